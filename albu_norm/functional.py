@@ -1,0 +1,528 @@
+"""The core: pure normalization functions on numpy arrays (numpy + OpenCV, no Albumentations).
+
+Every formula of the package lives here once. Public functions validate their input once and
+route to private kernels that assume their preconditions.
+
+Shapes are ``(H, W)`` or ``(H, W, C)`` for any ``C >= 1``; the channel axis is last. Supported
+dtypes are uint8, uint16, float32 and float64; the output is always a new float32 array of the
+input's shape that never shares memory with the input, and the input is never modified.
+
+Formulas (per channel ``c``; statistics over all pixels of the image, or of the channel):
+
+* ``standard`` (fixed statistics): ``out = (img / max_pixel_value - mean[c]) / std[c]``
+* ``image``: ``out = (img - mean(img)) / std(img)`` over all pixels and channels
+* ``image_per_channel``: ``out = (img - mean(img[..., c])) / std(img[..., c])``
+* ``min_max``: ``out = (img - min(img)) / (max(img) - min(img))``
+* ``min_max_per_channel``: the same with the minimum and maximum of each channel
+
+``std`` is the population standard deviation (ddof=0), computed in float64 (exact integer sums
+for uint8 and uint16 images).
+
+Epsilon policy: no epsilon is added to any denominator. An image (or channel, in the
+per-channel modes) whose pixels are all equal has no spread to divide by; its output is exact
+zeros, never NaN or Inf. Every other image gets the exact formula, however small its spread.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Sequence, Union
+
+import numpy as np
+
+try:
+    import cv2
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "albu_norm needs OpenCV (the cv2 module), which was not found. Install it with "
+        "`pip install 'albu_norm[albumentations]'` (Albumentations brings opencv-python-headless), "
+        "or `pip install 'albu_norm[opencv]'` for the core functions alone."
+    ) from error
+
+__all__ = [
+    "NORMALIZATIONS",
+    "PER_IMAGE_NORMALIZATIONS",
+    "SUPPORTED_DTYPES",
+    "default_max_pixel_value",
+    "normalize",
+    "normalize_images",
+    "normalize_per_image",
+]
+
+Values = Union[float, Sequence[float]]
+PerImageMode = Literal["image", "image_per_channel", "min_max", "min_max_per_channel"]
+
+#: Modes whose statistics come from the image itself.
+PER_IMAGE_NORMALIZATIONS: tuple[str, ...] = (
+    "image",
+    "image_per_channel",
+    "min_max",
+    "min_max_per_channel",
+)
+#: Every value of ``normalization`` the package accepts; "standard" uses fixed mean/std.
+NORMALIZATIONS: tuple[str, ...] = ("standard", *PER_IMAGE_NORMALIZATIONS)
+
+#: Input dtypes the core accepts.
+SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
+    np.dtype(t) for t in (np.uint8, np.uint16, np.float32, np.float64)
+)
+
+_MAX_VALUES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+# OpenCV's cv2.transform handles at most 4 channels; cv2.LUT and the reductions handle 512.
+_CV_TRANSFORM_MAX_CHANNELS = 4
+_CV_MAX_CHANNELS = 512
+
+
+# --------------------------------------------------------------------------------------------
+# Validation (done once, in the public functions)
+# --------------------------------------------------------------------------------------------
+
+
+def check_image(img: object, *, name: str = "img") -> np.ndarray:
+    """Validate an image and return it as a C-contiguous array (a copy only when needed).
+
+    Args:
+        img: image, shape (H, W) or (H, W, C) with C >= 1; uint8, uint16, float32 or float64.
+        name: how the image is called in error messages.
+    Returns:
+        the same data as a C-contiguous array (the input itself when it already is one).
+    Raises:
+        TypeError: img is not a numpy array, or has an unsupported dtype.
+        ValueError: img is not 2- or 3-dimensional, or is empty.
+    """
+    if not isinstance(img, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array of shape (H, W) or (H, W, C), got {type(img).__name__}. "
+            "Convert it with np.asarray(...)."
+        )
+    if img.dtype not in SUPPORTED_DTYPES:
+        supported = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+        raise TypeError(
+            f"{name} has dtype {img.dtype}, which albu_norm does not support; expected one of "
+            f"{supported}. Convert it first, e.g. {name}.astype(np.float32)."
+        )
+    if img.ndim not in (2, 3):
+        raise ValueError(
+            f"{name} must have shape (H, W) or (H, W, C), got shape {img.shape} ({img.ndim} "
+            "dimensions). Pass batches of shape (N, H, W, C) through a transform's images= "
+            "argument, one image at a time to the core functions."
+        )
+    if img.size == 0:
+        raise ValueError(f"{name} is empty (shape {img.shape}); there is nothing to normalize.")
+    if img.ndim == 3 and img.shape[2] > _CV_MAX_CHANNELS:
+        raise ValueError(
+            f"{name} has {img.shape[2]} channels (shape {img.shape}); at most {_CV_MAX_CHANNELS} "
+            "are supported. Is the channel axis first? albu_norm expects (H, W, C)."
+        )
+    return np.ascontiguousarray(img)
+
+
+def num_channels(img: np.ndarray) -> int:
+    """Number of channels of an (H, W) or (H, W, C) image: 1 for (H, W)."""
+    return 1 if img.ndim == 2 else int(img.shape[2])
+
+
+def default_max_pixel_value(dtype: np.dtype | type) -> float:
+    """The value that maps to 1.0 on the 0-1 scale when ``max_pixel_value`` is not given.
+
+    255 for uint8, 65535 for uint16, 1.0 for float32 and float64 (float images are taken to be
+    on the 0-1 scale already).
+    """
+    return _MAX_VALUES.get(np.dtype(dtype), 1.0)
+
+
+def channel_values(values: Values, channels: int, *, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Broadcast a per-channel value (one number, or one per channel) to a float64 vector.
+
+    Raises:
+        ValueError: the sequence has neither 1 nor ``channels`` values.
+    """
+    array = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    if array.ndim != 1 or array.size not in (1, channels):
+        raise ValueError(
+            f"{name} has {array.size} values but the image has {channels} channel"
+            f"{'s' if channels != 1 else ''} (shape {shape}). Pass {name} with {channels} values, "
+            "or one value for all channels."
+        )
+    return np.broadcast_to(array, (channels,)).copy()
+
+
+def check_mean_std(mean: Values, std: Values) -> None:
+    """Check that mean is finite and std is finite and strictly positive.
+
+    Raises:
+        ValueError: mean has a non-finite value; std has a value that is not finite and > 0.
+    """
+    mean_array = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    std_array = np.atleast_1d(np.asarray(std, dtype=np.float64))
+    if not np.all(np.isfinite(mean_array)):
+        raise ValueError(f"mean must be finite, got {tuple(mean_array.tolist())}.")
+    if not np.all(np.isfinite(std_array) & (std_array > 0)):
+        raise ValueError(
+            f"std must be finite and > 0 for every channel, got {tuple(std_array.tolist())}. "
+            "A zero std would divide by zero; check the statistics you passed."
+        )
+
+
+def _check_max_pixel_value(max_pixel_value: float) -> float:
+    value = float(max_pixel_value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"max_pixel_value must be a finite number > 0, got {max_pixel_value!r}. Leave it as "
+            "None to follow the dtype (255 for uint8, 65535 for uint16, 1.0 for floats)."
+        )
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels (no checks: inputs are validated, C-contiguous, of a supported dtype)
+# --------------------------------------------------------------------------------------------
+
+
+def _as_2d(img: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> (H, W * C) view, for operations that treat every value alike."""
+    return img.reshape(img.shape[0], -1)
+
+
+def _affine(
+    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, out: np.ndarray, *, bounded: bool
+) -> np.ndarray:
+    """Write ``img * scale[c] + offset[c]`` into the float32 array ``out`` (same shape as img).
+
+    ``scale`` and ``offset`` are float64 vectors of length C. ``bounded`` says the caller knows
+    every result is small (per-image modes), so no overflow check on the pixels is needed.
+
+    Routes: uint8 through a 256-entry lookup table computed in float64 (each output is the
+    correctly rounded float64 result); uint16 and float32 through one OpenCV ``transform`` pass
+    in float32 arithmetic; float64 input, and coefficients or results beyond float32's range,
+    in float64 with a range check.
+    """
+    if img.dtype == np.uint8:
+        return _affine_lut(img, scale, offset, out)
+    if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, bounded):
+        return _affine_float64(img, scale, offset, out)
+    channels = num_channels(img)
+    if _is_uniform(scale, offset) or channels == 1:
+        source, target = _as_2d(img), _as_2d(out)
+        matrix = np.array([[scale[0], offset[0]]])
+    elif channels <= _CV_TRANSFORM_MAX_CHANNELS:
+        source, target = img, out
+        matrix = np.hstack([np.diag(scale), offset[:, None]])
+    else:  # many channels with different values: numpy broadcasting over the channel axis
+        np.copyto(out, img, casting="unsafe")
+        out *= scale.astype(np.float32)
+        out += offset.astype(np.float32)
+        return out
+    if source.dtype != np.float32:  # cv2.transform keeps the depth: convert into out first
+        np.copyto(target, source, casting="unsafe")
+        source = target
+    _written(cv2.transform(source, matrix, dst=target), out)
+    return out
+
+
+def _is_uniform(scale: np.ndarray, offset: np.ndarray) -> bool:
+    return bool(np.all(scale == scale[0]) and np.all(offset == offset[0]))
+
+
+def _affine_lut(img: np.ndarray, scale: np.ndarray, offset: np.ndarray, out: np.ndarray) -> np.ndarray:
+    levels = np.arange(256, dtype=np.float64)
+    if _is_uniform(scale, offset):
+        lut = _to_float32(levels * scale[0] + offset[0], img)
+        _written(cv2.LUT(_as_2d(img), lut, dst=_as_2d(out)), out)
+    else:
+        lut = _to_float32(levels[:, None] * scale + offset, img).reshape(256, 1, -1)
+        _written(cv2.LUT(img, lut, dst=out), out)
+    return out
+
+
+def _affine_float64(
+    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    values = img.reshape(-1, num_channels(img)) * scale + offset  # float64, (H*W, C)
+    np.copyto(out, _to_float32(values, img).reshape(out.shape))
+    return out
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+# float32 evaluation of x * scale + offset errs by about eps32 * |offset| (cancellation when
+# x * scale is close to -offset): above this |offset|, float64 keeps the result accurate.
+_MAX_FLOAT32_OFFSET = 64.0
+
+
+def _float32_is_accurate(
+    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, bounded: bool
+) -> bool:
+    """True when float32 arithmetic on img * scale + offset is accurate and cannot overflow."""
+    if np.any(np.abs(offset) > _MAX_FLOAT32_OFFSET) or np.any(np.abs(scale) >= _FLOAT32_MAX / 4):
+        return False
+    if np.any((scale != 0) & (np.abs(scale) < _FLOAT32_TINY)):
+        return False
+    if bounded:
+        return True
+    if img.dtype.kind == "u":
+        largest = float(np.iinfo(img.dtype).max)
+    else:
+        largest = float(cv2.norm(_as_2d(img), cv2.NORM_INF))
+    return largest * float(np.max(np.abs(scale))) + float(np.max(np.abs(offset))) < _FLOAT32_MAX / 4
+
+
+def _to_float32(values: np.ndarray, img: np.ndarray) -> np.ndarray:
+    """Cast float64 results to float32, or raise if any is beyond float32's range."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = values.astype(np.float32)
+    if not np.all(np.isfinite(result)):
+        raise ValueError(
+            f"the normalized values of img (shape {img.shape}, dtype {img.dtype}) exceed the "
+            "float32 range (or img holds NaN/Inf): check max_pixel_value and std, which divide "
+            "the pixels, and the image's values."
+        )
+    return result
+
+
+def _written(result: np.ndarray, out: np.ndarray) -> None:
+    """Make sure OpenCV wrote into ``out`` (it allocates a new array when dst does not fit)."""
+    if not np.may_share_memory(result, out):  # pragma: no cover - a guard, never expected
+        np.copyto(out, result.reshape(out.shape))
+
+
+def _raise_not_finite(img: np.ndarray, normalization: str) -> None:
+    raise ValueError(
+        f"img contains NaN or Inf (shape {img.shape}, dtype {img.dtype}); the statistics of "
+        f"normalization={normalization!r} would be NaN. Clean the image first, e.g. "
+        "np.nan_to_num(img), or use fixed statistics (normalization='standard')."
+    )
+
+
+def _mean_std(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Population mean and std in float64: per channel, or over all values (length-1 arrays)."""
+    source = img if per_channel else _as_2d(img)
+    mean, std = cv2.meanStdDev(source)
+    return mean.ravel().astype(np.float64), std.ravel().astype(np.float64)
+
+
+def _min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum and maximum as float64: per channel, or over all values. NaN propagates."""
+    if not per_channel or img.ndim == 2:
+        return np.array([img.min()], dtype=np.float64), np.array([img.max()], dtype=np.float64)
+    height, width, channels = img.shape
+    rows = _as_2d(img)  # reduce over rows first (vectorised), then over the W pixels of a row
+    low = rows.min(axis=0).reshape(width, channels).min(axis=0)
+    high = rows.max(axis=0).reshape(width, channels).max(axis=0)
+    return low.astype(np.float64), high.astype(np.float64)
+
+
+def _per_image_scale_offset(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and offset (float64, length C) such that ``img * scale + offset`` is the mode."""
+    channels = num_channels(img)
+    per_channel = normalization.endswith("per_channel")
+    if normalization.startswith("min_max"):
+        center, high = _min_max(img, per_channel)
+        spread = high - center
+    else:
+        center, spread = _mean_std(img, per_channel)
+    if not (np.all(np.isfinite(center)) and np.all(np.isfinite(spread))):
+        _raise_not_finite(img, normalization)
+    if not normalization.startswith("min_max"):
+        center, spread = _exact_small_std(img, per_channel, center, spread)
+    degenerate = spread == 0
+    scale = np.divide(1.0, spread, out=np.zeros_like(spread), where=~degenerate)
+    offset = -center * scale
+    return np.broadcast_to(scale, (channels,)), np.broadcast_to(offset, (channels,))
+
+
+# OpenCV's meanStdDev uses the one-pass formula E[x^2] - E[x]^2 in float64: exact for uint8
+# (integer sums), but for other dtypes its relative error on std grows like eps64 * (mean/std)^2.
+# Below this ratio std/|mean| the std is recomputed exactly (two passes, float64); the error
+# above it is at most ~1e-9 relative.
+_SMALL_STD = 1e-3
+
+
+def _exact_small_std(
+    img: np.ndarray, per_channel: bool, mean: np.ndarray, std: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recompute small stds exactly: 0 for a uniform channel, two-pass float64 otherwise."""
+    if img.dtype == np.uint8:
+        return mean, std  # integer sums: exact, and 0 exactly when uniform
+    suspicious = std <= _SMALL_STD * np.abs(mean)
+    if not np.any(suspicious):
+        return mean, std
+    mean, std = mean.copy(), std.copy()
+    values = img.reshape(-1, num_channels(img)) if per_channel else img.reshape(-1, 1)
+    for index in np.flatnonzero(suspicious):
+        channel = values[:, index]
+        if channel.min() == channel.max():
+            mean[index], std[index] = float(channel[0]), 0.0
+        else:
+            mean[index] = float(channel.mean(dtype=np.float64))
+            deviations = channel.astype(np.float64) - mean[index]
+            std[index] = math.sqrt(float(np.mean(deviations * deviations)))
+    return mean, std
+
+
+def _fixed_scale_offset(
+    mean: Values, std: Values, max_pixel_value: float, channels: int, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(img / max_pixel_value - mean) / std`` written as ``img * scale + offset``."""
+    mean_vector = channel_values(mean, channels, name="mean", shape=shape)
+    std_vector = channel_values(std, channels, name="std", shape=shape)
+    scale = 1.0 / (max_pixel_value * std_vector)
+    offset = -mean_vector / std_vector
+    return scale, offset
+
+
+# --------------------------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------------------------
+
+
+def normalize(
+    img: np.ndarray,
+    mean: Values,
+    std: Values,
+    max_pixel_value: float | None = None,
+) -> np.ndarray:
+    """Normalize an image with fixed per-channel statistics.
+
+    Formula, per channel c: ``out = (img / max_pixel_value - mean[c]) / std[c]``.
+
+    Args:
+        img: image, shape (H, W) or (H, W, C) with C >= 1; uint8, uint16, float32 or float64.
+        mean: per-channel means in units of max_pixel_value (the 0-1 scale): one number, or C.
+        std: per-channel standard deviations in the same units, each finite and > 0: one or C.
+        max_pixel_value: the pixel value that maps to 1.0; None follows the dtype (255 for
+            uint8, 65535 for uint16, 1.0 for float32/float64).
+    Returns:
+        a new float32 array, same shape as img. For uint8 input every value is the float64
+        result of the formula, correctly rounded to float32.
+    Raises:
+        TypeError: img is not an array, or its dtype is not uint8, uint16, float32 or float64.
+        ValueError: img is empty or not 2-/3-D; mean/std have neither 1 nor C values; std has a
+            value <= 0 or non-finite; mean is non-finite; max_pixel_value is not > 0.
+    Source:
+        The formula of ``torchvision.transforms.Normalize`` and ``albumentations.Normalize``
+        (mode "standard"), with the 0-1 rescale by max_pixel_value made explicit.
+    Example:
+        >>> import numpy as np
+        >>> img = np.full((2, 2, 3), 255, dtype=np.uint8)
+        >>> normalize(img, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))[0, 0]
+        array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
+    """
+    img = check_image(img)
+    check_mean_std(mean, std)
+    scale_max = (
+        default_max_pixel_value(img.dtype)
+        if max_pixel_value is None
+        else _check_max_pixel_value(max_pixel_value)
+    )
+    scale, offset = _fixed_scale_offset(mean, std, scale_max, num_channels(img), img.shape)
+    return _affine(img, scale, offset, np.empty(img.shape, dtype=np.float32), bounded=False)
+
+
+def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndarray:
+    """Normalize an image with statistics computed from the image itself.
+
+    Formulas (statistics in float64; std is the population std, ddof=0):
+
+    * ``"image"``: ``(img - mean) / std`` over all pixels and channels;
+    * ``"image_per_channel"``: the same with each channel's own mean and std;
+    * ``"min_max"``: ``(img - min) / (max - min)`` over all pixels and channels, in [0, 1];
+    * ``"min_max_per_channel"``: the same with each channel's own min and max.
+
+    A uniform image (or channel, in the per-channel modes) gives exact zeros: no epsilon is
+    added to the denominator. The result does not depend on max_pixel_value.
+
+    Args:
+        img: image, shape (H, W) or (H, W, C) with C >= 1; uint8, uint16, float32 or float64,
+            finite.
+        normalization: one of "image", "image_per_channel", "min_max", "min_max_per_channel".
+    Returns:
+        a new float32 array, same shape as img.
+    Raises:
+        TypeError: img is not an array, or has an unsupported dtype.
+        ValueError: unknown normalization; img is empty or not 2-/3-D; img contains NaN or Inf.
+    Source:
+        The per-image modes of ``albumentations.Normalize`` (2.x), without its epsilon.
+    Example:
+        >>> import numpy as np
+        >>> img = np.array([[0, 10], [20, 30]], dtype=np.uint8)
+        >>> normalize_per_image(img, "min_max")
+        array([[0.        , 0.33333334],
+               [0.6666667 , 1.        ]], dtype=float32)
+    """
+    if normalization not in PER_IMAGE_NORMALIZATIONS:
+        raise ValueError(
+            f"normalization must be one of {PER_IMAGE_NORMALIZATIONS} here, got {normalization!r}. "
+            "For fixed statistics call normalize(img, mean, std)."
+        )
+    img = check_image(img)
+    return _normalize_per_image(img, normalization, np.empty(img.shape, dtype=np.float32))
+
+
+def _normalize_per_image(img: np.ndarray, normalization: str, out: np.ndarray) -> np.ndarray:
+    """Kernel of normalize_per_image: img validated, out a float32 array of img's shape."""
+    scale, offset = _per_image_scale_offset(img, normalization)
+    return _affine(img, scale, offset, out, bounded=True)
+
+
+def normalize_images(
+    images: np.ndarray,
+    normalization: str = "standard",
+    mean: Values | None = None,
+    std: Values | None = None,
+    max_pixel_value: float | None = None,
+) -> np.ndarray:
+    """Normalize a batch of images; per-image modes use each image's own statistics.
+
+    The formulas are those of :func:`normalize` (``normalization="standard"``, which needs mean
+    and std) and :func:`normalize_per_image` (the other modes, which take no mean/std).
+
+    Args:
+        images: batch, shape (N, H, W) or (N, H, W, C); uint8, uint16, float32 or float64.
+        normalization: "standard" or one of the per-image modes.
+        mean, std: per-channel statistics for "standard" (see :func:`normalize`).
+        max_pixel_value: for "standard"; None follows the dtype.
+    Returns:
+        a new float32 array of shape (N, H, W[, C]).
+    Raises:
+        TypeError, ValueError: as :func:`normalize` and :func:`normalize_per_image`; also when
+            images is not 3- or 4-dimensional.
+    Example:
+        >>> import numpy as np
+        >>> batch = np.stack([np.full((2, 2), 10, np.uint8), np.arange(4, dtype=np.uint8).reshape(2, 2)])
+        >>> normalize_images(batch, "min_max")[1]
+        array([[0.        , 0.33333334],
+               [0.6666667 , 1.        ]], dtype=float32)
+    """
+    if not isinstance(images, np.ndarray) or images.ndim not in (3, 4):
+        shape = getattr(images, "shape", None)
+        raise ValueError(
+            f"images must be a numpy array of shape (N, H, W) or (N, H, W, C), got "
+            f"{type(images).__name__} with shape {shape}."
+        )
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}.")
+    if images.shape[0] == 0:
+        raise ValueError(f"images is an empty batch (shape {images.shape}).")
+    # Validate the batch as one tall image: (N*H, W) or (N*H, W, C).
+    tall = check_image(images.reshape(-1, *images.shape[2:]), name="images")
+    out = np.empty(images.shape, dtype=np.float32)
+    if normalization == "standard":
+        if mean is None or std is None:
+            raise ValueError("normalization='standard' needs mean and std.")
+        check_mean_std(mean, std)
+        scale_max = (
+            default_max_pixel_value(tall.dtype)
+            if max_pixel_value is None
+            else _check_max_pixel_value(max_pixel_value)
+        )
+        scale, offset = _fixed_scale_offset(mean, std, scale_max, num_channels(tall), images.shape)
+        _affine(tall, scale, offset, out.reshape(tall.shape), bounded=False)
+        return out
+    batch = tall.reshape(images.shape)
+    for index in range(batch.shape[0]):
+        _normalize_per_image(batch[index], normalization, out[index])
+    return out

@@ -1,0 +1,254 @@
+"""The preset registry: named normalization constants with their source.
+
+A :class:`Preset` is a frozen record: per-channel ``mean`` and ``std`` in units of
+``max_pixel_value`` (the 0-1 scale: a uint8 value of 255 is 1.0), the channel order the model
+was trained with, and where the numbers come from. Built-in presets (values copied exactly from
+the defining source):
+
+============ ================================================ ================================== ========
+name         mean                                             std                                order
+============ ================================================ ================================== ========
+imagenet     (0.485, 0.456, 0.406)                            (0.229, 0.224, 0.225)              RGB
+inception    (0.5, 0.5, 0.5)                                  (0.5, 0.5, 0.5)                    RGB
+clip         (0.48145466, 0.4578275, 0.40821073)              (0.26862954, 0.26130258,           RGB
+                                                              0.27577711)
+yolo         (0.0, 0.0, 0.0)                                  (1.0, 1.0, 1.0)                    RGB
+dpn          (124/255, 117/255, 104/255)                      1/(0.0167*255) each                RGB
+vit          = inception                                                                         RGB
+siglip       = inception                                                                         RGB
+dinov2       = imagenet                                                                          RGB
+convnext     = imagenet                                                                          RGB
+eva          = clip                                                                              RGB
+============ ================================================ ================================== ========
+
+Sources (repository and file):
+
+* imagenet: huggingface/pytorch-image-models ``timm/data/constants.py`` (IMAGENET_DEFAULT_MEAN,
+  IMAGENET_DEFAULT_STD), the statistics of the torchvision ImageNet models.
+* inception: ``timm/data/constants.py`` (IMAGENET_INCEPTION_MEAN, IMAGENET_INCEPTION_STD): maps
+  [0, 1] to [-1, 1] as the TF-slim Inception models do.
+* clip: openai/CLIP ``clip/clip.py`` (``_transform``); mlfoundations/open_clip
+  ``src/open_clip/constants.py`` (OPENAI_DATASET_MEAN, OPENAI_DATASET_STD).
+* yolo: ultralytics/ultralytics ``ultralytics/engine/predictor.py`` (``BasePredictor.preprocess``
+  divides by 255 and subtracts nothing).
+* dpn: ``timm/data/constants.py`` (IMAGENET_DPN_MEAN, IMAGENET_DPN_STD).
+* vit: Google's ViT/AugReg checkpoints, ``timm/models/vision_transformer.py`` (their pretrained
+  configs use IMAGENET_INCEPTION_MEAN/STD); huggingface ``google/vit-base-patch16-224``
+  ``preprocessor_config.json`` (image_mean = image_std = 0.5).
+* siglip: huggingface/transformers ``src/transformers/models/siglip/image_processing_siglip.py``
+  (IMAGENET_STANDARD_MEAN/STD = 0.5); google-research/big_vision maps pixels to [-1, 1].
+* dinov2: facebookresearch/dinov2 ``dinov2/data/transforms.py`` (IMAGENET_DEFAULT_MEAN/STD).
+* convnext: ``timm/models/convnext.py`` (``_cfg``: IMAGENET_DEFAULT_MEAN/STD), as in
+  facebookresearch/ConvNeXt.
+* eva: ``timm/models/eva.py`` (``_cfg``: OPENAI_CLIP_MEAN/STD), EVA and EVA-02.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import threading
+from dataclasses import dataclass
+from typing import Sequence
+
+__all__ = ["Preset", "get_preset", "list_presets", "register_preset", "unregister_preset"]
+
+CHANNEL_ORDERS = ("RGB", "BGR")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named set of normalization constants.
+
+    Attributes:
+        name: registry key, e.g. "imagenet".
+        mean: per-channel means in units of max_pixel_value (0-1 scale), as a tuple of floats.
+        std: per-channel standard deviations in the same units, each > 0.
+        channel_order: "RGB" or "BGR": the order of ``mean``/``std`` and of the model's input.
+        source: where the numbers come from (repository and file, or paper).
+    """
+
+    name: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    channel_order: str = "RGB"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        mean = tuple(float(v) for v in self.mean)
+        std = tuple(float(v) for v in self.std)
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
+        if not self.name or not isinstance(self.name, str):
+            raise ValueError(f"a preset needs a non-empty string name, got {self.name!r}.")
+        if len(mean) == 0 or len(mean) != len(std):
+            raise ValueError(
+                f"preset {self.name!r}: mean has {len(mean)} values and std has {len(std)}; "
+                "give both the same, non-zero number of channels."
+            )
+        if not all(math.isfinite(v) for v in mean):
+            raise ValueError(f"preset {self.name!r}: mean must be finite, got {mean}.")
+        if not all(math.isfinite(v) and v > 0 for v in std):
+            raise ValueError(f"preset {self.name!r}: std must be finite and > 0, got {std}.")
+        if self.channel_order not in CHANNEL_ORDERS:
+            raise ValueError(
+                f"preset {self.name!r}: channel_order must be one of {CHANNEL_ORDERS}, "
+                f"got {self.channel_order!r}."
+            )
+
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+_INCEPTION_MEAN = (0.5, 0.5, 0.5)
+_INCEPTION_STD = (0.5, 0.5, 0.5)
+_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+_TIMM = "huggingface/pytorch-image-models timm/data/constants.py"
+
+_BUILTIN = (
+    Preset("imagenet", _IMAGENET_MEAN, _IMAGENET_STD, source=f"{_TIMM} (IMAGENET_DEFAULT_MEAN/STD)"),
+    Preset(
+        "inception", _INCEPTION_MEAN, _INCEPTION_STD, source=f"{_TIMM} (IMAGENET_INCEPTION_MEAN/STD)"
+    ),
+    Preset(
+        "clip",
+        _CLIP_MEAN,
+        _CLIP_STD,
+        source="openai/CLIP clip/clip.py (_transform); mlfoundations/open_clip "
+        "src/open_clip/constants.py (OPENAI_DATASET_MEAN/STD)",
+    ),
+    Preset(
+        "yolo",
+        (0.0, 0.0, 0.0),
+        (1.0, 1.0, 1.0),
+        source="ultralytics/ultralytics ultralytics/engine/predictor.py "
+        "(BasePredictor.preprocess: im /= 255)",
+    ),
+    Preset(
+        "dpn",
+        (124 / 255, 117 / 255, 104 / 255),
+        tuple([1 / (0.0167 * 255)] * 3),
+        source=f"{_TIMM} (IMAGENET_DPN_MEAN/STD)",
+    ),
+    Preset(
+        "vit",
+        _INCEPTION_MEAN,
+        _INCEPTION_STD,
+        source="huggingface/pytorch-image-models timm/models/vision_transformer.py (Google ViT/"
+        "AugReg configs: IMAGENET_INCEPTION_MEAN/STD); google/vit-base-patch16-224 "
+        "preprocessor_config.json",
+    ),
+    Preset(
+        "siglip",
+        _INCEPTION_MEAN,
+        _INCEPTION_STD,
+        source="huggingface/transformers src/transformers/models/siglip/image_processing_siglip.py "
+        "(IMAGENET_STANDARD_MEAN/STD)",
+    ),
+    Preset(
+        "dinov2",
+        _IMAGENET_MEAN,
+        _IMAGENET_STD,
+        source="facebookresearch/dinov2 dinov2/data/transforms.py (IMAGENET_DEFAULT_MEAN/STD)",
+    ),
+    Preset(
+        "convnext",
+        _IMAGENET_MEAN,
+        _IMAGENET_STD,
+        source="huggingface/pytorch-image-models timm/models/convnext.py (_cfg: "
+        "IMAGENET_DEFAULT_MEAN/STD)",
+    ),
+    Preset(
+        "eva",
+        _CLIP_MEAN,
+        _CLIP_STD,
+        source="huggingface/pytorch-image-models timm/models/eva.py (_cfg: OPENAI_CLIP_MEAN/STD)",
+    ),
+)
+
+BUILTIN_PRESETS: frozenset[str] = frozenset(p.name for p in _BUILTIN)
+_registry: dict[str, Preset] = {p.name: p for p in _BUILTIN}
+_lock = threading.Lock()
+
+
+def list_presets() -> list[str]:
+    """Names of every registered preset (built-in and user-registered), sorted."""
+    return sorted(_registry)
+
+
+def get_preset(name: str) -> Preset:
+    """Return the preset registered under ``name``.
+
+    Raises:
+        TypeError: name is not a string.
+        ValueError: no preset has that name; the message lists close matches and all names.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"preset name must be a string, got {type(name).__name__}.")
+    try:
+        return _registry[name]
+    except KeyError:
+        raise ValueError(_unknown_message(name)) from None
+
+
+def _unknown_message(name: str) -> str:
+    close = difflib.get_close_matches(name.lower(), list(_registry), n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return (
+        f"unknown preset {name!r}.{hint} Known presets: {', '.join(list_presets())}. "
+        "Register your own with albu_norm.register_preset(name, mean=..., std=...)."
+    )
+
+
+def register_preset(
+    name: str,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    channel_order: str = "RGB",
+    source: str = "user",
+    overwrite: bool = False,
+) -> Preset:
+    """Register a preset under ``name`` and return it.
+
+    Args:
+        name: registry key. Built-in names cannot be replaced.
+        mean: per-channel means in units of max_pixel_value (0-1 scale).
+        std: per-channel standard deviations in the same units, each finite and > 0.
+        channel_order: "RGB" (default) or "BGR".
+        source: where the numbers come from; shown in docs and reprs.
+        overwrite: replace an earlier user preset of the same name.
+    Raises:
+        ValueError: invalid values (see :class:`Preset`); the name is built in; the name is taken
+            and overwrite is False.
+
+    A saved pipeline stores the preset *name*: a process that loads it must register the preset
+    again (with the same values) before loading.
+    """
+    preset = Preset(name, tuple(mean), tuple(std), channel_order=channel_order, source=source)
+    with _lock:
+        if name in BUILTIN_PRESETS:
+            raise ValueError(
+                f"{name!r} is a built-in preset and cannot be replaced; choose another name."
+            )
+        if name in _registry and not overwrite and _registry[name] != preset:
+            raise ValueError(
+                f"a preset named {name!r} is already registered with other values; pass "
+                "overwrite=True to replace it, or choose another name."
+            )
+        _registry[name] = preset
+    return preset
+
+
+def unregister_preset(name: str) -> None:
+    """Remove a user-registered preset. Built-in presets cannot be removed.
+
+    Raises:
+        ValueError: the name is built in, or not registered.
+    """
+    with _lock:
+        if name in BUILTIN_PRESETS:
+            raise ValueError(f"{name!r} is a built-in preset and cannot be removed.")
+        if name not in _registry:
+            raise ValueError(_unknown_message(name))
+        del _registry[name]

@@ -1,0 +1,221 @@
+"""Albumentations adapters: transform classes that validate parameters and call the core.
+
+No arithmetic lives here: every formula is in :mod:`albu_norm.functional`.
+
+Serialization: Albumentations keys a class by its full dotted path, so a saved pipeline names
+``albu_norm.transforms.Normalize``. Keep that path stable; a process that loads a saved pipeline
+must ``import albu_norm`` first (or use :func:`albu_norm.load`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, Optional, Tuple, Union
+
+import numpy as np
+from albumentations.core.transforms_interface import BaseTransformInitSchema, ImageOnlyTransform
+from pydantic import field_validator, model_validator
+
+from albu_norm import functional as F
+from albu_norm.presets import get_preset
+
+__all__ = ["Normalize"]
+
+ChannelValues = Union[float, Tuple[float, ...]]
+
+
+def _to_channel_values(value: Any) -> Any:
+    """Accept numpy arrays and lists for mean/std; pydantic then checks the numbers."""
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.ndim else float(value)
+    return value
+
+
+class Normalize(ImageOnlyTransform):
+    """Normalize an image: fixed statistics (a preset or mean/std) or the image's own.
+
+    A superset of ``albumentations.Normalize`` with the same parameter names and meanings,
+    plus ``preset``. Formulas (per channel c; see :mod:`albu_norm.functional`):
+
+    * ``normalization="standard"``: ``out = (img / max_pixel_value - mean[c]) / std[c]``;
+    * ``"image"`` / ``"image_per_channel"``: ``(img - mean) / std`` with the statistics of the
+      image the transform receives (after any crop before it in the pipeline), over all
+      channels or per channel;
+    * ``"min_max"`` / ``"min_max_per_channel"``: ``(img - min) / (max - min)``, in [0, 1].
+
+    Per-image statistics are population statistics (ddof=0) in float64; a uniform image or
+    channel gives exact zeros (no epsilon). In a batch (``images=``) every image gets its own
+    statistics.
+
+    Differences from ``albumentations.Normalize`` 2.0.8, each of which turns a silent wrong
+    answer into a correct one or a clear error:
+
+    * ``max_pixel_value=None`` (default) follows the dtype: 255 for uint8, 65535 for uint16,
+      1.0 for float images (A.Normalize assumes 255 for float images in [0, 1]);
+    * a mean/std whose length is neither 1 nor C is a ValueError (A.Normalize applies the first
+      value to every channel of a 5-channel image);
+    * mean/std/preset with a per-image mode is a ValueError (A.Normalize ignores them);
+    * batches get per-image statistics (A.Normalize pools them over the batch);
+    * NaN/Inf in a per-image mode is a ValueError; the input is never modified.
+
+    Args:
+        mean: per-channel means in units of max_pixel_value (0-1 scale): one number or C.
+            Defaults to the ImageNet mean when neither mean/std nor preset is given.
+        std: per-channel standard deviations, same units, each finite and > 0: one or C.
+        max_pixel_value: pixel value that maps to 1.0; None follows the dtype. Ignored by the
+            per-image modes, whose result does not depend on it.
+        normalization: "standard", "image", "image_per_channel", "min_max" or
+            "min_max_per_channel".
+        preset: name of a registered preset (see :func:`albu_norm.list_presets`); saved
+            configs keep the name.
+        p: probability of applying the transform (default 1.0, as in A.Normalize).
+
+    Targets:
+        image, images (masks, bboxes and keypoints pass through unchanged)
+
+    Image types:
+        uint8, uint16, float32, float64; shape (H, W) or (H, W, C), C >= 1. Output float32.
+
+    Raises:
+        ValueError: at construction, for an unknown preset, preset together with mean/std,
+            only one of mean/std, a non-finite mean, a std <= 0, max_pixel_value <= 0, or
+            mean/std/preset with a per-image mode; when applied, for a mean/std length that fits
+            neither 1 nor the image's channels, NaN/Inf in a per-image mode, empty images.
+        TypeError: when applied, for an unsupported dtype.
+
+    References:
+        Presets and their sources: :mod:`albu_norm.presets`.
+
+    Example:
+        >>> import albumentations as A
+        >>> import numpy as np
+        >>> import albu_norm as AN
+        >>> pipeline = A.Compose([A.HorizontalFlip(p=0.5), AN.Normalize(preset="clip")])
+        >>> out = pipeline(image=np.zeros((32, 32, 3), dtype=np.uint8))["image"]
+        >>> out.dtype, out.shape
+        (dtype('float32'), (32, 32, 3))
+    """
+
+    class InitSchema(BaseTransformInitSchema):
+        mean: Optional[ChannelValues] = None
+        std: Optional[ChannelValues] = None
+        max_pixel_value: Optional[float] = None
+        normalization: Literal[
+            "standard", "image", "image_per_channel", "min_max", "min_max_per_channel"
+        ] = "standard"
+        preset: Optional[str] = None
+
+        _arrays_to_values = field_validator("mean", "std", mode="before")(_to_channel_values)
+
+        @field_validator("mean")
+        @classmethod
+        def _finite_mean(cls, value: Optional[ChannelValues]) -> Optional[ChannelValues]:
+            if value is not None:
+                values = value if isinstance(value, tuple) else (value,)
+                if len(values) == 0 or not all(math.isfinite(v) for v in values):
+                    raise ValueError(f"mean must be finite numbers, one or one per channel; got {value!r}")
+            return value
+
+        @field_validator("std")
+        @classmethod
+        def _positive_std(cls, value: Optional[ChannelValues]) -> Optional[ChannelValues]:
+            if value is not None:
+                values = value if isinstance(value, tuple) else (value,)
+                if len(values) == 0 or not all(math.isfinite(v) and v > 0 for v in values):
+                    raise ValueError(
+                        f"std must be finite numbers > 0, one or one per channel; got {value!r}"
+                    )
+            return value
+
+        @field_validator("max_pixel_value")
+        @classmethod
+        def _positive_max(cls, value: Optional[float]) -> Optional[float]:
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"max_pixel_value must be a finite number > 0 or None (follow the dtype); got {value!r}"
+                )
+            return value
+
+        @field_validator("preset")
+        @classmethod
+        def _known_preset(cls, value: Optional[str]) -> Optional[str]:
+            if value is not None:
+                get_preset(value)  # raises ValueError naming close matches
+            return value
+
+        @model_validator(mode="after")
+        def _consistent(self) -> Normalize.InitSchema:
+            given = [name for name in ("mean", "std", "preset") if getattr(self, name) is not None]
+            if self.normalization != "standard" and given:
+                raise ValueError(
+                    f"normalization={self.normalization!r} computes its statistics from each "
+                    f"image, so {' and '.join(given)} would be ignored. Remove "
+                    f"{' and '.join(given)}, or use normalization='standard'."
+                )
+            if self.preset is not None and (self.mean is not None or self.std is not None):
+                raise ValueError(
+                    f"pass either preset={self.preset!r} or mean/std, not both: the preset "
+                    "already fixes mean and std."
+                )
+            if (self.mean is None) != (self.std is None):
+                missing = "std" if self.std is None else "mean"
+                raise ValueError(
+                    f"{missing} is missing: pass both mean and std (or a preset)."
+                )
+            if isinstance(self.mean, tuple) and isinstance(self.std, tuple):
+                if len(self.mean) != len(self.std) and 1 not in (len(self.mean), len(self.std)):
+                    raise ValueError(
+                        f"mean has {len(self.mean)} values and std has {len(self.std)}; give "
+                        "both one value per channel (or one value for all channels)."
+                    )
+            return self
+
+    def __init__(
+        self,
+        mean: ChannelValues | None = None,
+        std: ChannelValues | None = None,
+        max_pixel_value: float | None = None,
+        normalization: Literal[
+            "standard", "image", "image_per_channel", "min_max", "min_max_per_channel"
+        ] = "standard",
+        preset: str | None = None,
+        p: float = 1.0,
+    ) -> None:
+        super().__init__(p=p)
+        self.mean = mean
+        self.std = std
+        self.max_pixel_value = max_pixel_value
+        self.normalization = normalization
+        self.preset = preset
+        resolved = get_preset(preset or "imagenet")
+        self._mean: ChannelValues = resolved.mean if mean is None else mean
+        self._std: ChannelValues = resolved.std if std is None else std
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        if self.normalization == "standard":
+            return F.normalize(img, self._mean, self._std, self.max_pixel_value)
+        return F.normalize_per_image(img, self.normalization)  # type: ignore[arg-type]
+
+    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
+        if not isinstance(images, np.ndarray):  # a list of images, possibly of different sizes
+            return [self.apply(img) for img in images]  # type: ignore[return-value]
+        return F.normalize_images(
+            images,
+            normalization=self.normalization,
+            mean=self._mean,
+            std=self._std,
+            max_pixel_value=self.max_pixel_value,
+        )
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("mean", "std", "max_pixel_value", "normalization", "preset")
+
+    def get_transform_init_args(self) -> dict[str, Any]:
+        # Lists, not tuples: YAML's safe dumper cannot write tuples.
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in (
+                (name, getattr(self, name)) for name in self.get_transform_init_args_names()
+            )
+        }
+

@@ -1,0 +1,58 @@
+"""Independent float64 references, written from the formulas (not from albu_norm's code)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def fixed(img: np.ndarray, mean, std, max_pixel_value: float) -> np.ndarray:
+    """(img / max_pixel_value - mean) / std per channel, in float64."""
+    x = img.astype(np.float64)
+    channels = 1 if x.ndim == 2 else x.shape[-1]
+    mean = np.broadcast_to(np.asarray(mean, np.float64), (channels,))
+    std = np.broadcast_to(np.asarray(std, np.float64), (channels,))
+    if x.ndim == 2:
+        return (x / max_pixel_value - mean[0]) / std[0]
+    return (x / max_pixel_value - mean) / std
+
+
+def per_image(img: np.ndarray, mode: str) -> np.ndarray:
+    """The per-image modes in float64; a uniform image/channel maps to zeros."""
+    x = img.astype(np.float64)
+    x3 = x[..., None] if x.ndim == 2 else x
+    axes = (0, 1) if mode.endswith("per_channel") else None
+    if mode.startswith("min_max"):
+        low = x3.min(axis=axes, keepdims=True)
+        spread = x3.max(axis=axes, keepdims=True) - low
+        center = low
+    else:
+        center = x3.mean(axis=axes, keepdims=True)
+        spread = np.sqrt(((x3 - center) ** 2).mean(axis=axes, keepdims=True))
+        uniform = x3.min(axis=axes, keepdims=True) == x3.max(axis=axes, keepdims=True)
+        spread = np.where(uniform, 0.0, spread)
+    safe = np.where(spread == 0, 1.0, spread)
+    out = np.where(spread == 0, 0.0, (x3 - center) / safe)
+    return out.reshape(x.shape)
+
+
+def assert_close(out: np.ndarray, ref: np.ndarray, magnitude: np.ndarray | float = 0.0) -> None:
+    """out (float32) equals ref (float64) up to float32 rounding of the affine evaluation.
+
+    ``magnitude`` bounds the size of the terms summed (|img * scale| + |offset|); float32
+    arithmetic on them can err by a few ulps of that size.
+    """
+    assert out.dtype == np.float32
+    assert out.shape == ref.shape
+    assert np.all(np.isfinite(out))
+    # albu_norm evaluates in float64 when |offset| > 64, so the summed terms never exceed
+    # |ref| + 2 * 64 in float32 arithmetic: cap the magnitude there, keeping the bound tight.
+    magnitude = np.minimum(magnitude, np.abs(ref) + 128)
+    bound = 4 * EPS32 * (np.abs(ref) + magnitude) + 1e-30
+    error = np.abs(out.astype(np.float64) - ref)
+    worst = np.unravel_index(np.argmax(error - bound), error.shape)
+    assert np.all(error <= bound), (
+        f"max error {error[worst]} > bound {bound[worst] if np.ndim(bound) else bound} "
+        f"at {worst}: out={out[worst]}, ref={ref[worst]}"
+    )
