@@ -186,24 +186,35 @@ def _as_2d(img: np.ndarray) -> np.ndarray:
 
 
 def _affine(
-    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, out: np.ndarray, *, bounded: bool
+    img: np.ndarray, center: np.ndarray, scale: np.ndarray, out: np.ndarray, *, bounded: bool
 ) -> np.ndarray:
-    """Write ``img * scale[c] + offset[c]`` into the float32 array ``out`` (same shape as img).
+    """Write ``(img - center[c]) * scale[c]`` into the float32 array ``out`` (img's shape).
 
-    ``scale`` and ``offset`` are float64 vectors of length C. ``bounded`` says the caller knows
-    every result is small (per-image modes), so no overflow check on the pixels is needed.
+    ``center`` and ``scale`` are float64 vectors of length C. ``bounded`` says the caller knows
+    every result is small (the per-image modes), so the pixels need no overflow check.
 
     Routes: uint8 through a 256-entry lookup table computed in float64 (each output is the
     correctly rounded float64 result); uint16 and float32 through one OpenCV ``transform`` pass
-    in float32 arithmetic; float64 input, and coefficients or results beyond float32's range,
-    in float64 with a range check.
+    (``img * scale - center * scale`` in float32); float64 input, large offsets (where float32
+    would cancel) and coefficients or results beyond float32's range in float64, with a range
+    check.
     """
     if img.dtype == np.uint8:
-        return _affine_lut(img, scale, offset, out)
+        levels = np.arange(256, dtype=np.float64)
+        if _is_uniform(center, scale):
+            lut = _to_float32((levels - center[0]) * scale[0], img)
+            _written(cv2.LUT(_as_2d(img), lut, dst=_as_2d(out)), out)
+        else:
+            lut = _to_float32((levels[:, None] - center) * scale, img).reshape(256, 1, -1)
+            _written(cv2.LUT(img, lut, dst=out), out)
+        return out
+    offset = -center * scale
     if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, bounded):
-        return _affine_float64(img, scale, offset, out)
+        values = (img.reshape(-1, len(center)) - center) * scale  # float64, (H * W, C)
+        np.copyto(out, _to_float32(values, img).reshape(out.shape))
+        return out
     channels = num_channels(img)
-    if _is_uniform(scale, offset) or channels == 1:
+    if _is_uniform(center, scale) or channels == 1:
         source, target = _as_2d(img), _as_2d(out)
         matrix = np.array([[scale[0], offset[0]]])
     elif channels <= _CV_TRANSFORM_MAX_CHANNELS:
@@ -221,33 +232,12 @@ def _affine(
     return out
 
 
-def _is_uniform(scale: np.ndarray, offset: np.ndarray) -> bool:
-    return bool(np.all(scale == scale[0]) and np.all(offset == offset[0]))
-
-
-def _affine_lut(img: np.ndarray, scale: np.ndarray, offset: np.ndarray, out: np.ndarray) -> np.ndarray:
-    levels = np.arange(256, dtype=np.float64)
-    if _is_uniform(scale, offset):
-        lut = _to_float32(levels * scale[0] + offset[0], img)
-        _written(cv2.LUT(_as_2d(img), lut, dst=_as_2d(out)), out)
-    else:
-        lut = _to_float32(levels[:, None] * scale + offset, img).reshape(256, 1, -1)
-        _written(cv2.LUT(img, lut, dst=out), out)
-    return out
-
-
-def _affine_float64(
-    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, out: np.ndarray
-) -> np.ndarray:
-    values = img.reshape(-1, num_channels(img)) * scale + offset  # float64, (H*W, C)
-    np.copyto(out, _to_float32(values, img).reshape(out.shape))
-    return out
+def _is_uniform(center: np.ndarray, scale: np.ndarray) -> bool:
+    return bool(np.all(center == center[0]) and np.all(scale == scale[0]))
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
-
 # float32 evaluation of x * scale + offset errs by about eps32 * |offset| (cancellation when
 # x * scale is close to -offset): above this |offset|, float64 keeps the result accurate.
 _MAX_FLOAT32_OFFSET = 64.0
@@ -315,8 +305,8 @@ def _min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray
     return low.astype(np.float64), high.astype(np.float64)
 
 
-def _per_image_scale_offset(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
-    """Scale and offset (float64, length C) such that ``img * scale + offset`` is the mode."""
+def _per_image_center_scale(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
+    """Center and scale (float64, length C) such that ``(img - center) * scale`` is the mode."""
     channels = num_channels(img)
     per_channel = normalization.endswith("per_channel")
     if normalization.startswith("min_max"):
@@ -330,8 +320,7 @@ def _per_image_scale_offset(img: np.ndarray, normalization: str) -> tuple[np.nda
         center, spread = _exact_small_std(img, per_channel, center, spread)
     degenerate = spread == 0
     scale = np.divide(1.0, spread, out=np.zeros_like(spread), where=~degenerate)
-    offset = -center * scale
-    return np.broadcast_to(scale, (channels,)), np.broadcast_to(offset, (channels,))
+    return np.broadcast_to(center, (channels,)), np.broadcast_to(scale, (channels,))
 
 
 # OpenCV's meanStdDev uses the one-pass formula E[x^2] - E[x]^2 in float64: exact for uint8
@@ -363,15 +352,13 @@ def _exact_small_std(
     return mean, std
 
 
-def _fixed_scale_offset(
+def _fixed_center_scale(
     mean: Values, std: Values, max_pixel_value: float, channels: int, shape: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(img / max_pixel_value - mean) / std`` written as ``img * scale + offset``."""
+    """``(img / max_pixel_value - mean) / std`` written as ``(img - center) * scale``."""
     mean_vector = channel_values(mean, channels, name="mean", shape=shape)
     std_vector = channel_values(std, channels, name="std", shape=shape)
-    scale = 1.0 / (max_pixel_value * std_vector)
-    offset = -mean_vector / std_vector
-    return scale, offset
+    return mean_vector * max_pixel_value, 1.0 / (max_pixel_value * std_vector)
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,8 +383,8 @@ def normalize(
         max_pixel_value: the pixel value that maps to 1.0; None follows the dtype (255 for
             uint8, 65535 for uint16, 1.0 for float32/float64).
     Returns:
-        a new float32 array, same shape as img. For uint8 input every value is the float64
-        result of the formula, correctly rounded to float32.
+        a new float32 array, same shape as img. For uint8 input every value is the formula
+        evaluated in float64 and rounded to float32 (within one float32 ulp of exact).
     Raises:
         TypeError: img is not an array, or its dtype is not uint8, uint16, float32 or float64.
         ValueError: img is empty or not 2-/3-D; mean/std have neither 1 nor C values; std has a
@@ -418,8 +405,8 @@ def normalize(
         if max_pixel_value is None
         else _check_max_pixel_value(max_pixel_value)
     )
-    scale, offset = _fixed_scale_offset(mean, std, scale_max, num_channels(img), img.shape)
-    return _affine(img, scale, offset, np.empty(img.shape, dtype=np.float32), bounded=False)
+    center, scale = _fixed_center_scale(mean, std, scale_max, num_channels(img), img.shape)
+    return _affine(img, center, scale, np.empty(img.shape, dtype=np.float32), bounded=False)
 
 
 def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndarray:
@@ -464,8 +451,8 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
 
 def _normalize_per_image(img: np.ndarray, normalization: str, out: np.ndarray) -> np.ndarray:
     """Kernel of normalize_per_image: img validated, out a float32 array of img's shape."""
-    scale, offset = _per_image_scale_offset(img, normalization)
-    return _affine(img, scale, offset, out, bounded=True)
+    center, scale = _per_image_center_scale(img, normalization)
+    return _affine(img, center, scale, out, bounded=True)
 
 
 def normalize_images(
@@ -519,8 +506,8 @@ def normalize_images(
             if max_pixel_value is None
             else _check_max_pixel_value(max_pixel_value)
         )
-        scale, offset = _fixed_scale_offset(mean, std, scale_max, num_channels(tall), images.shape)
-        _affine(tall, scale, offset, out.reshape(tall.shape), bounded=False)
+        center, scale = _fixed_center_scale(mean, std, scale_max, num_channels(tall), images.shape)
+        _affine(tall, center, scale, out.reshape(tall.shape), bounded=False)
         return out
     batch = tall.reshape(images.shape)
     for index in range(batch.shape[0]):
