@@ -42,6 +42,7 @@ except ModuleNotFoundError as _error:  # pragma: no cover - depends on the envir
             ) from _ALBUMENTATIONS_MISSING
         raise AttributeError(f"module 'albu_norm' has no attribute {name!r}")
 
+
 __all__ = [
     "Normalize",
     "Preset",

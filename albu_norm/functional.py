@@ -26,7 +26,8 @@ zeros, never NaN or Inf. Every other image gets the exact formula, however small
 from __future__ import annotations
 
 import math
-from typing import Literal, Sequence, Union
+from collections.abc import Sequence
+from typing import Literal, Union
 
 import numpy as np
 
@@ -132,7 +133,9 @@ def default_max_pixel_value(dtype: np.dtype | type) -> float:
     return _MAX_VALUES.get(np.dtype(dtype), 1.0)
 
 
-def channel_values(values: Values, channels: int, *, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def channel_values(
+    values: Values, channels: int, *, name: str, shape: tuple[int, ...]
+) -> np.ndarray:
     """Broadcast a per-channel value (one number, or one per channel) to a float64 vector.
 
     Raises:
@@ -298,7 +301,7 @@ def _min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray
     """Minimum and maximum as float64: per channel, or over all values. NaN propagates."""
     if not per_channel or img.ndim == 2:
         return np.array([img.min()], dtype=np.float64), np.array([img.max()], dtype=np.float64)
-    height, width, channels = img.shape
+    _, width, channels = img.shape
     rows = _as_2d(img)  # reduce over rows first (vectorised), then over the W pixels of a row
     low = rows.min(axis=0).reshape(width, channels).min(axis=0)
     high = rows.max(axis=0).reshape(width, channels).max(axis=0)
@@ -479,7 +482,8 @@ def normalize_images(
             images is not 3- or 4-dimensional.
     Example:
         >>> import numpy as np
-        >>> batch = np.stack([np.full((2, 2), 10, np.uint8), np.arange(4, dtype=np.uint8).reshape(2, 2)])
+        >>> ramp = np.arange(4, dtype=np.uint8).reshape(2, 2)
+        >>> batch = np.stack([np.full((2, 2), 10, np.uint8), ramp])
         >>> normalize_images(batch, "min_max")[1]
         array([[0.        , 0.33333334],
                [0.6666667 , 1.        ]], dtype=float32)
@@ -510,6 +514,6 @@ def normalize_images(
         _affine(tall, center, scale, out.reshape(tall.shape), bounded=False)
         return out
     batch = tall.reshape(images.shape)
-    for index in range(batch.shape[0]):
+    for index in range(len(batch)):
         _normalize_per_image(batch[index], normalization, out[index])
     return out

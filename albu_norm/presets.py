@@ -3,23 +3,16 @@
 A :class:`Preset` is a frozen record: per-channel ``mean`` and ``std`` in units of
 ``max_pixel_value`` (the 0-1 scale: a uint8 value of 255 is 1.0), the channel order the model
 was trained with, and where the numbers come from. Built-in presets (values copied exactly from
-the defining source):
+the defining source; all in RGB order):
 
-============ ================================================ ================================== ========
-name         mean                                             std                                order
-============ ================================================ ================================== ========
-imagenet     (0.485, 0.456, 0.406)                            (0.229, 0.224, 0.225)              RGB
-inception    (0.5, 0.5, 0.5)                                  (0.5, 0.5, 0.5)                    RGB
-clip         (0.48145466, 0.4578275, 0.40821073)              (0.26862954, 0.26130258,           RGB
-                                                              0.27577711)
-yolo         (0.0, 0.0, 0.0)                                  (1.0, 1.0, 1.0)                    RGB
-dpn          (124/255, 117/255, 104/255)                      1/(0.0167*255) each                RGB
-vit          = inception                                                                         RGB
-siglip       = inception                                                                         RGB
-dinov2       = imagenet                                                                          RGB
-convnext     = imagenet                                                                          RGB
-eva          = clip                                                                              RGB
-============ ================================================ ================================== ========
+* imagenet: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225);
+  dinov2 and convnext use the same numbers.
+* inception: mean (0.5, 0.5, 0.5), std (0.5, 0.5, 0.5) (pixels to [-1, 1]);
+  vit and siglip use the same numbers.
+* clip: mean (0.48145466, 0.4578275, 0.40821073), std (0.26862954, 0.26130258, 0.27577711);
+  eva uses the same numbers.
+* yolo: mean (0, 0, 0), std (1, 1, 1) (pixels / 255 only).
+* dpn: mean (124/255, 117/255, 104/255), std 1/(0.0167*255) for every channel.
 
 Sources (repository and file):
 
@@ -48,8 +41,8 @@ from __future__ import annotations
 import difflib
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 __all__ = ["Preset", "get_preset", "list_presets", "register_preset", "unregister_preset"]
 
@@ -106,9 +99,14 @@ _CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 _TIMM = "huggingface/pytorch-image-models timm/data/constants.py"
 
 _BUILTIN = (
-    Preset("imagenet", _IMAGENET_MEAN, _IMAGENET_STD, source=f"{_TIMM} (IMAGENET_DEFAULT_MEAN/STD)"),
     Preset(
-        "inception", _INCEPTION_MEAN, _INCEPTION_STD, source=f"{_TIMM} (IMAGENET_INCEPTION_MEAN/STD)"
+        "imagenet", _IMAGENET_MEAN, _IMAGENET_STD, source=f"{_TIMM} (IMAGENET_DEFAULT_MEAN/STD)"
+    ),
+    Preset(
+        "inception",
+        _INCEPTION_MEAN,
+        _INCEPTION_STD,
+        source=f"{_TIMM} (IMAGENET_INCEPTION_MEAN/STD)",
     ),
     Preset(
         "clip",

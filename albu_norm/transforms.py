@@ -10,7 +10,7 @@ must ``import albu_norm`` first (or use :func:`albu_norm.load`).
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Optional, Tuple, Union
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
 from albumentations.core.transforms_interface import BaseTransformInitSchema, ImageOnlyTransform
@@ -21,7 +21,7 @@ from albu_norm.presets import get_preset
 
 __all__ = ["Normalize"]
 
-ChannelValues = Union[float, Tuple[float, ...]]
+ChannelValues = Union[float, tuple[float, ...]]
 
 
 def _to_channel_values(value: Any) -> Any:
@@ -113,7 +113,9 @@ class Normalize(ImageOnlyTransform):
             if value is not None:
                 values = value if isinstance(value, tuple) else (value,)
                 if len(values) == 0 or not all(math.isfinite(v) for v in values):
-                    raise ValueError(f"mean must be finite numbers, one or one per channel; got {value!r}")
+                    raise ValueError(
+                        f"mean must be finite numbers, one or one per channel; got {value!r}"
+                    )
             return value
 
         @field_validator("std")
@@ -132,7 +134,8 @@ class Normalize(ImageOnlyTransform):
         def _positive_max(cls, value: Optional[float]) -> Optional[float]:
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(
-                    f"max_pixel_value must be a finite number > 0 or None (follow the dtype); got {value!r}"
+                    "max_pixel_value must be a finite number > 0 or None (follow the dtype); "
+                    f"got {value!r}"
                 )
             return value
 
@@ -159,15 +162,17 @@ class Normalize(ImageOnlyTransform):
                 )
             if (self.mean is None) != (self.std is None):
                 missing = "std" if self.std is None else "mean"
+                raise ValueError(f"{missing} is missing: pass both mean and std (or a preset).")
+            if (
+                isinstance(self.mean, tuple)
+                and isinstance(self.std, tuple)
+                and len(self.mean) != len(self.std)
+                and 1 not in (len(self.mean), len(self.std))
+            ):
                 raise ValueError(
-                    f"{missing} is missing: pass both mean and std (or a preset)."
+                    f"mean has {len(self.mean)} values and std has {len(self.std)}; give "
+                    "both one value per channel (or one value for all channels)."
                 )
-            if isinstance(self.mean, tuple) and isinstance(self.std, tuple):
-                if len(self.mean) != len(self.std) and 1 not in (len(self.mean), len(self.std)):
-                    raise ValueError(
-                        f"mean has {len(self.mean)} values and std has {len(self.std)}; give "
-                        "both one value per channel (or one value for all channels)."
-                    )
             return self
 
     def __init__(
@@ -194,11 +199,11 @@ class Normalize(ImageOnlyTransform):
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         if self.normalization == "standard":
             return F.normalize(img, self._mean, self._std, self.max_pixel_value)
-        return F.normalize_per_image(img, self.normalization)  # type: ignore[arg-type]
+        return F.normalize_per_image(img, self.normalization)
 
     def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
         if not isinstance(images, np.ndarray):  # a list of images, possibly of different sizes
-            return [self.apply(img) for img in images]  # type: ignore[return-value]
+            return [self.apply(img) for img in images]
         return F.normalize_images(
             images,
             normalization=self.normalization,
@@ -218,4 +223,3 @@ class Normalize(ImageOnlyTransform):
                 (name, getattr(self, name)) for name in self.get_transform_init_args_names()
             )
         }
-

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import reference
 from albu_norm import functional as F
+
+import reference
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 PER_IMAGE = F.PER_IMAGE_NORMALIZATIONS
@@ -116,8 +117,9 @@ def test_fixed_matches_reference(img, data):
     before = img.copy()
     out = F.normalize(img, mean, std, max_value)
     used = F.default_max_pixel_value(img.dtype) if max_value is None else max_value
-    reference.assert_close(out, reference.fixed(img, mean, std, used),
-                           fixed_magnitude(img, mean, std, used))
+    reference.assert_close(
+        out, reference.fixed(img, mean, std, used), fixed_magnitude(img, mean, std, used)
+    )
     np.testing.assert_array_equal(img, before)
     assert not np.shares_memory(out, img)
 
@@ -144,8 +146,9 @@ def test_uniform_gives_exact_zeros(img, mode, data):
         mixed[..., 0] = value
         out = F.normalize_per_image(mixed, mode)
         assert np.all(out[..., 0] == 0)
-        reference.assert_close(out, reference.per_image(mixed, mode),
-                               per_image_magnitude(mixed, mode))
+        reference.assert_close(
+            out, reference.per_image(mixed, mode), per_image_magnitude(mixed, mode)
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -160,8 +163,9 @@ def test_tiny_but_real_spread_is_not_zeroed():
     img = np.full((64, 64), 1000.0, dtype=np.float64)
     img[0, 0] += 1e-9
     out = F.normalize_per_image(img, "image")
-    reference.assert_close(out, reference.per_image(img, "image"),
-                           per_image_magnitude(img, "image"))
+    reference.assert_close(
+        out, reference.per_image(img, "image"), per_image_magnitude(img, "image")
+    )
     assert out[0, 0] > 60  # the one different pixel sits ~64 std above the mean
 
 
@@ -204,8 +208,9 @@ def test_read_only_and_non_contiguous_inputs(astronaut):
         np.testing.assert_allclose(out, reference.fixed(img, *IMAGENET, 255.0), atol=2e-6)
         for mode in PER_IMAGE:
             out = F.normalize_per_image(img, mode)
-            reference.assert_close(out, reference.per_image(img, mode),
-                                   per_image_magnitude(img, mode))
+            reference.assert_close(
+                out, reference.per_image(img, mode), per_image_magnitude(img, mode)
+            )
 
 
 @pytest.mark.parametrize("mode", F.NORMALIZATIONS)
@@ -218,7 +223,9 @@ def test_batch_equals_loop_of_singles(mode, channels):
     kwargs = {"mean": 0.4, "std": 0.3} if mode == "standard" else {}
     out = F.normalize_images(batch, mode, **kwargs)
     for index, img in enumerate(batch):
-        single = F.normalize(img, **kwargs) if mode == "standard" else F.normalize_per_image(img, mode)
+        single = (
+            F.normalize(img, **kwargs) if mode == "standard" else F.normalize_per_image(img, mode)
+        )
         np.testing.assert_array_equal(out[index], single)
 
 
@@ -260,8 +267,12 @@ def test_three_value_preset_on_other_channel_counts(shape):
 
 @pytest.mark.parametrize(
     ("mean", "std", "match"),
-    [((0.5,), (0.0,), "std must be finite and > 0"), ((0.5,), (-1.0,), "std"),
-     ((np.nan,), (1.0,), "mean must be finite"), ((0.5,), (np.inf,), "std")],
+    [
+        ((0.5,), (0.0,), "std must be finite and > 0"),
+        ((0.5,), (-1.0,), "std"),
+        ((np.nan,), (1.0,), "mean must be finite"),
+        ((0.5,), (np.inf,), "std"),
+    ],
 )
 def test_bad_statistics(mean, std, match):
     with pytest.raises(ValueError, match=match):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import albu_norm as AN
+
 import reference
 
 # Typed from the defining files (see albu_norm.presets for repository and file).
@@ -55,16 +56,19 @@ def test_preset_is_frozen():
 
 
 def test_register_use_and_unregister():
-    preset = AN.register_preset("my_data", mean=(0.3, 0.4, 0.5), std=(0.2, 0.2, 0.1),
-                                source="stats of my data")
+    preset = AN.register_preset(
+        "my_data", mean=(0.3, 0.4, 0.5), std=(0.2, 0.2, 0.1), source="stats of my data"
+    )
     try:
         assert AN.get_preset("my_data") is preset
         img = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
         out = AN.Normalize(preset="my_data")(image=img)["image"]
-        np.testing.assert_allclose(out, reference.fixed(img, (0.3, 0.4, 0.5), (0.2, 0.2, 0.1),
-                                                        255.0), atol=1e-6)
-        AN.register_preset("my_data", mean=(0.3, 0.4, 0.5), std=(0.2, 0.2, 0.1),
-                           source="stats of my data")  # same values again: fine
+        np.testing.assert_allclose(
+            out, reference.fixed(img, (0.3, 0.4, 0.5), (0.2, 0.2, 0.1), 255.0), atol=1e-6
+        )
+        AN.register_preset(
+            "my_data", mean=(0.3, 0.4, 0.5), std=(0.2, 0.2, 0.1), source="stats of my data"
+        )  # same values again: fine
         with pytest.raises(ValueError, match="already registered"):
             AN.register_preset("my_data", mean=(0.1,), std=(0.1,))
         AN.register_preset("my_data", mean=(0.1,), std=(0.1,), overwrite=True)
@@ -76,12 +80,14 @@ def test_register_use_and_unregister():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"name": "imagenet", "mean": (0.1,), "std": (0.1,)}, "built-in"),
-     ({"name": "x", "mean": (0.1, 0.2), "std": (0.1,)}, "mean has 2 values and std has 1"),
-     ({"name": "x", "mean": (0.1,), "std": (0.0,)}, "std must be finite and > 0"),
-     ({"name": "x", "mean": (float("inf"),), "std": (1.0,)}, "mean must be finite"),
-     ({"name": "x", "mean": (), "std": ()}, "non-zero number of channels"),
-     ({"name": "x", "mean": (0.1,), "std": (0.1,), "channel_order": "RBG"}, "channel_order")],
+    [
+        ({"name": "imagenet", "mean": (0.1,), "std": (0.1,)}, "built-in"),
+        ({"name": "x", "mean": (0.1, 0.2), "std": (0.1,)}, "mean has 2 values and std has 1"),
+        ({"name": "x", "mean": (0.1,), "std": (0.0,)}, "std must be finite and > 0"),
+        ({"name": "x", "mean": (float("inf"),), "std": (1.0,)}, "mean must be finite"),
+        ({"name": "x", "mean": (), "std": ()}, "non-zero number of channels"),
+        ({"name": "x", "mean": (0.1,), "std": (0.1,), "channel_order": "RBG"}, "channel_order"),
+    ],
 )
 def test_register_rejects(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -53,14 +53,16 @@ def test_file_round_trip(kwargs, data_format, tmp_path, astronaut):
         "albu_norm.transforms.Normalize"
     )
     for loaded in (AN.load(path), A.load(str(path), data_format=data_format)):
-        np.testing.assert_array_equal(loaded(image=astronaut)["image"],
-                                      original(image=astronaut)["image"])
+        np.testing.assert_array_equal(
+            loaded(image=astronaut)["image"], original(image=astronaut)["image"]
+        )
 
 
 def _run_fresh(code: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("data_format", ["json", "yaml"])
@@ -76,8 +78,7 @@ def test_load_in_fresh_process(data_format, tmp_path, astronaut):
     )
     result = _run_fresh(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"),
-                                  original(image=astronaut)["image"])
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), original(image=astronaut)["image"])
 
 
 def test_fresh_process_without_import_fails_loudly(tmp_path):
@@ -91,8 +92,11 @@ def test_fresh_process_without_import_fails_loudly(tmp_path):
 
 @pytest.mark.parametrize(
     ("key", "value", "match"),
-    [("preset", "imagnet", "preset"), ("std", [0.2, -0.1, 0.2], "std"),
-     ("normalization", "per_pixel", "normalization")],
+    [
+        ("preset", "imagnet", "preset"),
+        ("std", [0.2, -0.1, 0.2], "std"),
+        ("normalization", "per_pixel", "normalization"),
+    ],
 )
 def test_bad_value_in_config_fails_at_load_naming_the_key(key, value, match, tmp_path):
     path = tmp_path / "pipeline.yaml"
@@ -121,5 +125,6 @@ def test_user_preset_must_be_registered_before_loading(tmp_path):
 def test_pickle(kwargs, astronaut):
     original = pipeline(**kwargs)
     clone = pickle.loads(pickle.dumps(original))
-    np.testing.assert_array_equal(clone(image=astronaut)["image"],
-                                  original(image=astronaut)["image"])
+    np.testing.assert_array_equal(
+        clone(image=astronaut)["image"], original(image=astronaut)["image"]
+    )

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import albu_norm as AN
+
 import reference
 from checks import check_transform
 
@@ -19,9 +20,14 @@ MODES = ("image", "image_per_channel", "min_max", "min_max_per_channel")
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"preset": "clip"}, {"preset": "inception"}, {"mean": 0.5, "std": 0.25},
-     {"mean": IMAGENET[0], "std": IMAGENET[1], "max_pixel_value": 255.0},
-     *({"normalization": mode} for mode in MODES)],
+    [
+        {},
+        {"preset": "clip"},
+        {"preset": "inception"},
+        {"mean": 0.5, "std": 0.25},
+        {"mean": IMAGENET[0], "std": IMAGENET[1], "max_pixel_value": 255.0},
+        *({"normalization": mode} for mode in MODES),
+    ],
 )
 def test_contract_on_photo(photo, kwargs):
     check_transform(AN.Normalize(**kwargs), photo)
@@ -52,25 +58,34 @@ def test_max_pixel_value_follows_dtype(photo):
     """A float image in [0, 1] gives the uint8 numbers (A.Normalize would divide by 255 again)."""
     as_float = (photo / 255.0).astype(np.float32)
     transform = AN.Normalize(preset="imagenet")
-    np.testing.assert_allclose(transform(image=as_float)["image"],
-                               transform(image=photo)["image"], atol=2e-6)
+    np.testing.assert_allclose(
+        transform(image=as_float)["image"], transform(image=photo)["image"], atol=2e-6
+    )
     as_uint16 = photo.astype(np.uint16) * 257
-    np.testing.assert_allclose(transform(image=as_uint16)["image"],
-                               transform(image=photo)["image"], atol=2e-6)
+    np.testing.assert_allclose(
+        transform(image=as_uint16)["image"], transform(image=photo)["image"], atol=2e-6
+    )
 
 
 def test_statistics_come_from_the_crop(photo):
     crop = (slice(40, 200), slice(60, 260))
-    pipeline = A.Compose([A.Crop(x_min=60, y_min=40, x_max=260, y_max=200),
-                          AN.Normalize(normalization="image_per_channel")])
+    pipeline = A.Compose(
+        [
+            A.Crop(x_min=60, y_min=40, x_max=260, y_max=200),
+            AN.Normalize(normalization="image_per_channel"),
+        ]
+    )
     out = pipeline(image=photo)["image"]
-    np.testing.assert_allclose(out, reference.per_image(photo[crop], "image_per_channel"),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        out, reference.per_image(photo[crop], "image_per_channel"), atol=1e-5
+    )
 
 
 def test_realistic_pipeline_with_crops_and_flips(photo):
-    pipeline = A.Compose([A.RandomCrop(128, 128), A.HorizontalFlip(p=0.5),
-                          AN.Normalize(normalization="image")], seed=5)
+    pipeline = A.Compose(
+        [A.RandomCrop(128, 128), A.HorizontalFlip(p=0.5), AN.Normalize(normalization="image")],
+        seed=5,
+    )
     out = pipeline(image=photo)["image"].astype(np.float64)
     assert out.shape == (128, 128, 3)
     assert abs(out.mean()) < 1e-5 and abs(out.std() - 1) < 1e-5
@@ -106,18 +121,20 @@ def test_probability():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"preset": "imagnet"}, "Did you mean 'imagenet'"),
-     ({"preset": "clip", "mean": 0.5, "std": 0.5}, "either preset='clip' or mean/std"),
-     ({"mean": (0.5, 0.5, 0.5)}, "std is missing"),
-     ({"std": (0.5, 0.5, 0.5)}, "mean is missing"),
-     ({"mean": 0.5, "std": 0.0}, "std must be finite numbers > 0"),
-     ({"mean": 0.5, "std": -2.0}, "std must be finite numbers > 0"),
-     ({"mean": float("nan"), "std": 1.0}, "mean must be finite"),
-     ({"mean": (0.1, 0.2), "std": (0.1, 0.2, 0.3)}, "mean has 2 values and std has 3"),
-     ({"max_pixel_value": 0}, "max_pixel_value must be a finite number > 0"),
-     ({"normalization": "image", "preset": "clip"}, "preset would be ignored"),
-     ({"normalization": "min_max", "mean": 0.5, "std": 0.5}, "mean and std would be ignored"),
-     ({"normalization": "per_pixel"}, "normalization")],
+    [
+        ({"preset": "imagnet"}, "Did you mean 'imagenet'"),
+        ({"preset": "clip", "mean": 0.5, "std": 0.5}, "either preset='clip' or mean/std"),
+        ({"mean": (0.5, 0.5, 0.5)}, "std is missing"),
+        ({"std": (0.5, 0.5, 0.5)}, "mean is missing"),
+        ({"mean": 0.5, "std": 0.0}, "std must be finite numbers > 0"),
+        ({"mean": 0.5, "std": -2.0}, "std must be finite numbers > 0"),
+        ({"mean": float("nan"), "std": 1.0}, "mean must be finite"),
+        ({"mean": (0.1, 0.2), "std": (0.1, 0.2, 0.3)}, "mean has 2 values and std has 3"),
+        ({"max_pixel_value": 0}, "max_pixel_value must be a finite number > 0"),
+        ({"normalization": "image", "preset": "clip"}, "preset would be ignored"),
+        ({"normalization": "min_max", "mean": 0.5, "std": 0.5}, "mean and std would be ignored"),
+        ({"normalization": "per_pixel"}, "normalization"),
+    ],
 )
 def test_invalid_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -142,5 +159,6 @@ def test_nan_in_per_image_mode():
 def test_numpy_statistics_accepted():
     transform = AN.Normalize(mean=np.array(IMAGENET[0]), std=np.array(IMAGENET[1]))
     img = np.full((4, 4, 3), 200, np.uint8)
-    np.testing.assert_allclose(transform(image=img)["image"],
-                               reference.fixed(img, *IMAGENET, 255.0), atol=1e-6)
+    np.testing.assert_allclose(
+        transform(image=img)["image"], reference.fixed(img, *IMAGENET, 255.0), atol=1e-6
+    )
