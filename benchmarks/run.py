@@ -22,11 +22,11 @@ from typing import Callable
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import albumentations as A  # noqa: E402
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import albumentations as A
+import cv2
+import numpy as np
 
-import albu_norm as AN  # noqa: E402
+import albu_norm as AN
 
 PHOTO = Path(__file__).resolve().parent.parent / "examples" / "images" / "astronaut.jpg"
 MODES = ("standard", "image", "image_per_channel", "min_max", "min_max_per_channel")
@@ -125,7 +125,10 @@ def run_batches(budget: float) -> list[str]:
     """Per-image time of images= batches vs single calls (224x224 uint8, 32 images)."""
     photo = image_of(256, np.uint8)
     batch = np.stack([np.roll(photo, shift, axis=1)[:224, :224] for shift in range(32)])
-    lines = ["| mode | single call ms/image | batch ms/image | batch / single |", "|---|---|---|---|"]
+    lines = [
+        "| mode | single call ms/image | batch ms/image | batch / single |",
+        "|---|---|---|---|",
+    ]
     for mode in MODES:
         pipeline = A.Compose([AN.Normalize(normalization=mode)])
         times = time_interleaved(
