@@ -25,6 +25,7 @@ zeros, never NaN or Inf. Every other image gets the exact formula, however small
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Literal, Union
@@ -203,18 +204,17 @@ def _affine(
     check.
     """
     if img.dtype == np.uint8:
-        levels = np.arange(256, dtype=np.float64)
         if _is_uniform(center, scale):
-            lut = _to_float32((levels - center[0]) * scale[0], img)
+            lut = _lookup_table(float(center[0]), float(scale[0]))
             _written(cv2.LUT(_as_2d(img), lut, dst=_as_2d(out)), out)
         else:
-            lut = _to_float32((levels[:, None] - center) * scale, img).reshape(256, 1, -1)
+            lut = _lookup_table(tuple(center.tolist()), tuple(scale.tolist()))
             _written(cv2.LUT(img, lut, dst=out), out)
         return out
     offset = -center * scale
     if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, bounded):
         values = (img.reshape(-1, len(center)) - center) * scale  # float64, (H * W, C)
-        np.copyto(out, _to_float32(values, img).reshape(out.shape))
+        np.copyto(out, _to_float32(values).reshape(out.shape))
         return out
     channels = num_channels(img)
     if _is_uniform(center, scale) or channels == 1:
@@ -233,6 +233,27 @@ def _affine(
         source = target
     _written(cv2.transform(source, matrix, dst=target), out)
     return out
+
+
+_LEVELS = np.arange(256, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=128)
+def _lookup_table(
+    center: float | tuple[float, ...], scale: float | tuple[float, ...]
+) -> np.ndarray:
+    """float32 table of ``(v - center) * scale`` for v = 0..255, computed in float64.
+
+    Scalars give a (256,) table for all channels; tuples a (256, 1, C) per-channel table.
+    Cached (fixed statistics reuse their table on every call) and read-only.
+    """
+    if isinstance(center, tuple):
+        values = (_LEVELS[:, None] - np.array(center)) * np.array(scale)
+        table = _to_float32(values).reshape(256, 1, len(center))
+    else:
+        table = _to_float32((_LEVELS - center) * scale)
+    table.flags.writeable = False
+    return table
 
 
 def _is_uniform(center: np.ndarray, scale: np.ndarray) -> bool:
@@ -263,15 +284,14 @@ def _float32_is_accurate(
     return largest * float(np.max(np.abs(scale))) + float(np.max(np.abs(offset))) < _FLOAT32_MAX / 4
 
 
-def _to_float32(values: np.ndarray, img: np.ndarray) -> np.ndarray:
+def _to_float32(values: np.ndarray) -> np.ndarray:
     """Cast float64 results to float32, or raise if any is beyond float32's range."""
     with np.errstate(over="ignore", invalid="ignore"):
         result = values.astype(np.float32)
     if not np.all(np.isfinite(result)):
         raise ValueError(
-            f"the normalized values of img (shape {img.shape}, dtype {img.dtype}) exceed the "
-            "float32 range (or img holds NaN/Inf): check max_pixel_value and std, which divide "
-            "the pixels, and the image's values."
+            "the normalized values exceed the float32 range (or the image holds NaN/Inf): "
+            "check max_pixel_value and std, which divide the pixels, and the image's values."
         )
     return result
 
@@ -292,9 +312,15 @@ def _raise_not_finite(img: np.ndarray, normalization: str) -> None:
 
 def _mean_std(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
     """Population mean and std in float64: per channel, or over all values (length-1 arrays)."""
-    source = img if per_channel else _as_2d(img)
-    mean, std = cv2.meanStdDev(source)
-    return mean.ravel().astype(np.float64), std.ravel().astype(np.float64)
+    if per_channel or img.dtype == np.uint8 or not 1 < num_channels(img) <= 4:
+        mean, std = cv2.meanStdDev(img if per_channel else _as_2d(img))
+        return mean.ravel().astype(np.float64), std.ravel().astype(np.float64)
+    # OpenCV is faster on C <= 4 interleaved channels than on the flat view for non-uint8
+    # data: combine the channels' moments (equal counts) into the overall ones.
+    means, stds = (v.ravel() for v in cv2.meanStdDev(img))
+    mean = means.mean()
+    variance = max(float(np.mean(stds * stds + means * means) - mean * mean), 0.0)
+    return np.array([mean]), np.array([math.sqrt(variance)])
 
 
 def _min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -326,10 +352,10 @@ def _per_image_center_scale(img: np.ndarray, normalization: str) -> tuple[np.nda
     return np.broadcast_to(center, (channels,)), np.broadcast_to(scale, (channels,))
 
 
-# OpenCV's meanStdDev uses the one-pass formula E[x^2] - E[x]^2 in float64: exact for uint8
-# (integer sums), but for other dtypes its relative error on std grows like eps64 * (mean/std)^2.
-# Below this ratio std/|mean| the std is recomputed exactly (two passes, float64); the error
-# above it is at most ~1e-9 relative.
+# OpenCV's meanStdDev uses the one-pass formula E[x^2] - E[x]^2: its relative error on std grows
+# like eps64 * (mean/std)^2 (even uint8 gives std ~1e-8 for a small uniform image). Below this
+# ratio std/|mean| the statistics are recomputed exactly (two passes, float64); above it the
+# error is at most ~1e-9 relative.
 _SMALL_STD = 1e-3
 
 
@@ -337,8 +363,6 @@ def _exact_small_std(
     img: np.ndarray, per_channel: bool, mean: np.ndarray, std: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Recompute small stds exactly: 0 for a uniform channel, two-pass float64 otherwise."""
-    if img.dtype == np.uint8:
-        return mean, std  # integer sums: exact, and 0 exactly when uniform
     suspicious = std <= _SMALL_STD * np.abs(mean)
     if not np.any(suspicious):
         return mean, std
@@ -358,10 +382,35 @@ def _exact_small_std(
 def _fixed_center_scale(
     mean: Values, std: Values, max_pixel_value: float, channels: int, shape: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(img / max_pixel_value - mean) / std`` written as ``(img - center) * scale``."""
-    mean_vector = channel_values(mean, channels, name="mean", shape=shape)
-    std_vector = channel_values(std, channels, name="std", shape=shape)
-    return mean_vector * max_pixel_value, 1.0 / (max_pixel_value * std_vector)
+    """``(img / max_pixel_value - mean) / std`` written as ``(img - center) * scale``.
+
+    Validates mean/std (values, and a length of 1 or C) and caches the result per statistics.
+    """
+    mean_key, std_key = _as_key(mean), _as_key(std)
+    for name, key in (("mean", mean_key), ("std", std_key)):
+        if len(key) not in (1, channels):
+            channel_values(key, channels, name=name, shape=shape)  # raises the ValueError
+    return _fixed_plan(mean_key, std_key, float(max_pixel_value), channels)
+
+
+def _as_key(values: Values) -> tuple[float, ...]:
+    if isinstance(values, (int, float)):
+        return (float(values),)
+    return tuple(np.asarray(values, dtype=np.float64).ravel().tolist())
+
+
+@functools.lru_cache(maxsize=128)
+def _fixed_plan(
+    mean: tuple[float, ...], std: tuple[float, ...], max_pixel_value: float, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    check_mean_std(mean, std)
+    mean_vector = np.broadcast_to(np.array(mean), (channels,))
+    std_vector = np.broadcast_to(np.array(std), (channels,))
+    center = mean_vector * max_pixel_value
+    scale = 1.0 / (max_pixel_value * std_vector)
+    center.flags.writeable = False
+    scale.flags.writeable = False
+    return center, scale
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,7 +451,6 @@ def normalize(
         array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
     """
     img = check_image(img)
-    check_mean_std(mean, std)
     scale_max = (
         default_max_pixel_value(img.dtype)
         if max_pixel_value is None
@@ -504,7 +552,6 @@ def normalize_images(
     if normalization == "standard":
         if mean is None or std is None:
             raise ValueError("normalization='standard' needs mean and std.")
-        check_mean_std(mean, std)
         scale_max = (
             default_max_pixel_value(tall.dtype)
             if max_pixel_value is None

@@ -12,8 +12,13 @@ from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+# CI is deterministic (derandomize); the "dev" profile explores with fresh random examples.
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci",
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
