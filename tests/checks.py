@@ -13,8 +13,9 @@ def compose(transform, *extra) -> A.Compose:
     # processes the bboxes/keypoints: they must still come out unchanged.
     return A.Compose(
         [A.HorizontalFlip(p=0.0), *extra, transform],
-        bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]),
-        keypoint_params=A.KeypointParams(format="xy"),
+        # positional: the keyword is `format` in 2.0.x and `coord_format` in AlbumentationsX
+        bbox_params=A.BboxParams("pascal_voc", label_fields=["labels"]),
+        keypoint_params=A.KeypointParams("xy"),
     )
 
 
