@@ -257,7 +257,8 @@ def _lookup_table(
 
 
 def _is_uniform(center: np.ndarray, scale: np.ndarray) -> bool:
-    return bool(np.all(center == center[0]) and np.all(scale == scale[0]))
+    # Python on these length-C vectors is faster than numpy reductions (per-call overhead).
+    return len(set(center.tolist())) == 1 and len(set(scale.tolist())) == 1
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -271,9 +272,12 @@ def _float32_is_accurate(
     img: np.ndarray, scale: np.ndarray, offset: np.ndarray, bounded: bool
 ) -> bool:
     """True when float32 arithmetic on img * scale + offset is accurate and cannot overflow."""
-    if np.any(np.abs(offset) > _MAX_FLOAT32_OFFSET) or np.any(np.abs(scale) >= _FLOAT32_MAX / 4):
+    scales = [abs(v) for v in scale.tolist()]
+    largest_offset = max(abs(v) for v in offset.tolist())
+    largest_scale = max(scales)
+    if largest_offset > _MAX_FLOAT32_OFFSET or largest_scale >= _FLOAT32_MAX / 4:
         return False
-    if np.any((scale != 0) & (np.abs(scale) < _FLOAT32_TINY)):
+    if any(0 < v < _FLOAT32_TINY for v in scales):
         return False
     if bounded:
         return True
@@ -281,7 +285,7 @@ def _float32_is_accurate(
         largest = float(np.iinfo(img.dtype).max)
     else:
         largest = float(cv2.norm(_as_2d(img), cv2.NORM_INF))
-    return largest * float(np.max(np.abs(scale))) + float(np.max(np.abs(offset))) < _FLOAT32_MAX / 4
+    return largest * largest_scale + largest_offset < _FLOAT32_MAX / 4
 
 
 def _to_float32(values: np.ndarray) -> np.ndarray:
@@ -343,13 +347,14 @@ def _per_image_center_scale(img: np.ndarray, normalization: str) -> tuple[np.nda
         spread = high - center
     else:
         center, spread = _mean_std(img, per_channel)
-    if not (np.all(np.isfinite(center)) and np.all(np.isfinite(spread))):
+    if not all(math.isfinite(v) for v in (*center.tolist(), *spread.tolist())):
         _raise_not_finite(img, normalization)
     if not normalization.startswith("min_max"):
         center, spread = _exact_small_std(img, per_channel, center, spread)
-    degenerate = spread == 0
-    scale = np.divide(1.0, spread, out=np.zeros_like(spread), where=~degenerate)
-    return np.broadcast_to(center, (channels,)), np.broadcast_to(scale, (channels,))
+    scale = np.array([0.0 if v == 0 else 1.0 / v for v in spread.tolist()])
+    if len(center) != channels:  # statistics over all channels: the same for each
+        return np.repeat(center, channels), np.repeat(scale, channels)
+    return center, scale
 
 
 # OpenCV's meanStdDev uses the one-pass formula E[x^2] - E[x]^2: its relative error on std grows
