@@ -134,22 +134,12 @@ def default_max_pixel_value(dtype: np.dtype | type) -> float:
     return _MAX_VALUES.get(np.dtype(dtype), 1.0)
 
 
-def channel_values(
-    values: Values, channels: int, *, name: str, shape: tuple[int, ...]
-) -> np.ndarray:
-    """Broadcast a per-channel value (one number, or one per channel) to a float64 vector.
-
-    Raises:
-        ValueError: the sequence has neither 1 nor ``channels`` values.
-    """
-    array = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    if array.ndim != 1 or array.size not in (1, channels):
-        raise ValueError(
-            f"{name} has {array.size} values but the image has {channels} channel"
-            f"{'s' if channels != 1 else ''} (shape {shape}). Pass {name} with {channels} values, "
-            "or one value for all channels."
-        )
-    return np.broadcast_to(array, (channels,)).copy()
+def _raise_channel_mismatch(name: str, count: int, channels: int, shape: tuple[int, ...]) -> None:
+    raise ValueError(
+        f"{name} has {count} values but the image has {channels} channel"
+        f"{'s' if channels != 1 else ''} (shape {shape}). Pass {name} with {channels} values, "
+        "or one value for all channels."
+    )
 
 
 def check_mean_std(mean: Values, std: Values) -> None:
@@ -394,7 +384,7 @@ def _fixed_center_scale(
     mean_key, std_key = _as_key(mean), _as_key(std)
     for name, key in (("mean", mean_key), ("std", std_key)):
         if len(key) not in (1, channels):
-            channel_values(key, channels, name=name, shape=shape)  # raises the ValueError
+            _raise_channel_mismatch(name, len(key), channels, shape)
     return _fixed_plan(mean_key, std_key, float(max_pixel_value), channels)
 
 
