@@ -15,8 +15,9 @@ Formulas (per channel ``c``; statistics over all pixels of the image, or of the 
 * ``min_max``: ``out = (img - min(img)) / (max(img) - min(img))``
 * ``min_max_per_channel``: the same with the minimum and maximum of each channel
 
-``std`` is the population standard deviation (ddof=0), computed in float64 (exact integer sums
-for uint8 and uint16 images).
+``std`` is the population standard deviation (ddof=0), computed in float64: by OpenCV's one-pass
+``meanStdDev``, and again exactly in two passes wherever the one-pass formula could lose digits
+(``std <= 1e-3 * |mean|``, which includes every uniform image).
 
 Epsilon policy: no epsilon is added to any denominator. An image (or channel, in the
 per-channel modes) whose pixels are all equal has no spread to divide by; its output is exact
