@@ -162,3 +162,17 @@ def test_numpy_statistics_accepted():
     np.testing.assert_allclose(
         transform(image=img)["image"], reference.fixed(img, *IMAGENET, 255.0), atol=1e-6
     )
+
+
+def test_thread_safe(photo):
+    """DataLoader-style concurrent calls give the single-threaded results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    transforms = [AN.Normalize(preset="clip"), *(AN.Normalize(normalization=m) for m in MODES)]
+    crops = [photo[i : i + 120, i : i + 150] for i in range(0, 80, 10)]
+    jobs = [(t, c) for t in transforms for c in crops]
+    expected = [t(image=c)["image"] for t, c in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda job: job[0](image=job[1])["image"], jobs * 3))
+    for index, result in enumerate(results):
+        np.testing.assert_array_equal(result, expected[index % len(jobs)])
