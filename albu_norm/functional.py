@@ -181,31 +181,35 @@ def _as_2d(img: np.ndarray) -> np.ndarray:
 
 
 def _affine(
-    img: np.ndarray, center: np.ndarray, scale: np.ndarray, out: np.ndarray, *, bounded: bool
+    img: np.ndarray, center: np.ndarray, scale: np.ndarray, out: np.ndarray, *, per_image: bool
 ) -> np.ndarray:
     """Write ``(img - center[c]) * scale[c]`` into the float32 array ``out`` (img's shape).
 
-    ``center`` and ``scale`` are float64 vectors of length C. ``bounded`` says the caller knows
-    every result is small (the per-image modes), so the pixels need no overflow check.
+    ``center`` and ``scale`` are float64 vectors of length C. ``per_image`` says they come from
+    the image itself: every result is then small (no overflow check on the pixels) and the
+    uint8 lookup table is not cached (it would only evict the fixed statistics' tables).
 
-    Routes: uint8 through a 256-entry lookup table computed in float64 (each output is the
-    correctly rounded float64 result); uint16 and float32 through one OpenCV ``transform`` pass
+    Routes: uint8 through a 256-entry lookup table computed in float64 (each output within one
+    float32 ulp of the float64 formula); uint16 and float32 through one OpenCV ``transform`` pass
     (``img * scale - center * scale`` in float32); float64 input, large offsets (where float32
     would cancel) and coefficients or results beyond float32's range in float64, with a range
     check.
     """
     if img.dtype == np.uint8:
+        table = _build_lookup_table if per_image else _cached_lookup_table
         if _is_uniform(center, scale):
-            lut = _lookup_table(float(center[0]), float(scale[0]))
+            lut = table(float(center[0]), float(scale[0]))
             _written(cv2.LUT(_as_2d(img), lut, dst=_as_2d(out)), out)
         else:
-            lut = _lookup_table(tuple(center.tolist()), tuple(scale.tolist()))
+            lut = table(tuple(center.tolist()), tuple(scale.tolist()))
             _written(cv2.LUT(img, lut, dst=out), out)
         return out
     offset = -center * scale
-    if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, bounded):
-        values = (img.reshape(-1, len(center)) - center) * scale  # float64, (H * W, C)
-        np.copyto(out, _to_float32(values).reshape(out.shape))
+    if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, per_image):
+        values = img.reshape(-1, len(center)) - center  # one float64 temporary, (H * W, C)
+        values *= scale
+        _check_float32_range(values)
+        np.copyto(out, values.reshape(out.shape), casting="same_kind")
         return out
     channels = num_channels(img)
     if _is_uniform(center, scale) or channels == 1:
@@ -229,22 +233,27 @@ def _affine(
 _LEVELS = np.arange(256, dtype=np.float64)
 
 
-@functools.lru_cache(maxsize=128)
-def _lookup_table(
+def _build_lookup_table(
     center: float | tuple[float, ...], scale: float | tuple[float, ...]
 ) -> np.ndarray:
     """float32 table of ``(v - center) * scale`` for v = 0..255, computed in float64.
 
     Scalars give a (256,) table for all channels; tuples a (256, 1, C) per-channel table.
-    Cached (fixed statistics reuse their table on every call) and read-only.
     """
     if isinstance(center, tuple):
         values = (_LEVELS[:, None] - np.array(center)) * np.array(scale)
-        table = _to_float32(values).reshape(256, 1, len(center))
     else:
-        table = _to_float32((_LEVELS - center) * scale)
+        values = (_LEVELS - center) * scale
+    _check_float32_range(values)
+    table = values.astype(np.float32)
+    if isinstance(center, tuple):
+        table = table.reshape(256, 1, len(center))
     table.flags.writeable = False
     return table
+
+
+# Fixed statistics reuse their table on every call.
+_cached_lookup_table = functools.lru_cache(maxsize=64)(_build_lookup_table)
 
 
 def _is_uniform(center: np.ndarray, scale: np.ndarray) -> bool:
@@ -260,7 +269,7 @@ _MAX_FLOAT32_OFFSET = 64.0
 
 
 def _float32_is_accurate(
-    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, bounded: bool
+    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, per_image: bool
 ) -> bool:
     """True when float32 arithmetic on img * scale + offset is accurate and cannot overflow."""
     scales = [abs(v) for v in scale.tolist()]
@@ -270,7 +279,7 @@ def _float32_is_accurate(
         return False
     if any(0 < v < _FLOAT32_TINY for v in scales):
         return False
-    if bounded:
+    if per_image:  # results are z-scores or in [0, 1]: no pixel can overflow
         return True
     if img.dtype.kind == "u":
         largest = float(np.iinfo(img.dtype).max)
@@ -279,16 +288,14 @@ def _float32_is_accurate(
     return largest * largest_scale + largest_offset < _FLOAT32_MAX / 4
 
 
-def _to_float32(values: np.ndarray) -> np.ndarray:
-    """Cast float64 results to float32, or raise if any is beyond float32's range."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        result = values.astype(np.float32)
-    if not np.all(np.isfinite(result)):
+def _check_float32_range(values: np.ndarray) -> None:
+    """Raise unless every float64 result is finite and within float32's range."""
+    largest = float(np.max(np.abs(values)))  # NaN propagates and fails the test below
+    if not largest <= _FLOAT32_MAX:
         raise ValueError(
             "the normalized values exceed the float32 range (or the image holds NaN/Inf): "
             "check max_pixel_value and std, which divide the pixels, and the image's values."
         )
-    return result
 
 
 def _written(result: np.ndarray, out: np.ndarray) -> None:
@@ -453,7 +460,7 @@ def normalize(
         else _check_max_pixel_value(max_pixel_value)
     )
     center, scale = _fixed_center_scale(mean, std, scale_max, num_channels(img), img.shape)
-    return _affine(img, center, scale, np.empty(img.shape, dtype=np.float32), bounded=False)
+    return _affine(img, center, scale, np.empty(img.shape, dtype=np.float32), per_image=False)
 
 
 def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndarray:
@@ -499,7 +506,7 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
 def _normalize_per_image(img: np.ndarray, normalization: str, out: np.ndarray) -> np.ndarray:
     """Kernel of normalize_per_image: img validated, out a float32 array of img's shape."""
     center, scale = _per_image_center_scale(img, normalization)
-    return _affine(img, center, scale, out, bounded=True)
+    return _affine(img, center, scale, out, per_image=True)
 
 
 def normalize_images(
@@ -554,7 +561,7 @@ def normalize_images(
             else _check_max_pixel_value(max_pixel_value)
         )
         center, scale = _fixed_center_scale(mean, std, scale_max, num_channels(tall), images.shape)
-        _affine(tall, center, scale, out.reshape(tall.shape), bounded=False)
+        _affine(tall, center, scale, out.reshape(tall.shape), per_image=False)
         return out
     batch = tall.reshape(images.shape)
     for index in range(len(batch)):

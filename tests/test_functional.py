@@ -312,3 +312,23 @@ def test_default_max_pixel_value():
     assert F.default_max_pixel_value(np.uint16) == 65535.0
     assert F.default_max_pixel_value(np.float32) == 1.0
     assert F.default_max_pixel_value(np.float64) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("img", "max_pixel_value"),
+    [
+        (np.full((4, 4, 3), 3e38, np.float32), None),  # float32 path
+        (np.full((4, 4, 3), 1e300, np.float64), None),  # float64 path
+        (np.full((4, 4, 3), 200, np.uint8), 1e-40),  # lookup-table path
+        (np.full((4, 4), 60000, np.uint16), 1e-36),  # uint16 path
+    ],
+)
+def test_results_beyond_float32_are_an_error_not_inf(img, max_pixel_value):
+    with pytest.raises(ValueError, match="float32 range"):
+        F.normalize(img, 0.5, 0.01, max_pixel_value)
+
+
+def test_large_but_representable_results_are_kept():
+    img = np.full((4, 4), 1e36, np.float64)
+    out = F.normalize(img, 0.0, 0.5)
+    assert np.all(out == np.float32(2e36))
