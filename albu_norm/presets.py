@@ -59,6 +59,8 @@ class Preset:
         std: per-channel standard deviations in the same units, each > 0.
         channel_order: "RGB" or "BGR": the order of ``mean``/``std`` and of the model's input.
         source: where the numbers come from (repository and file, or paper).
+        max_pixel_value: the pixel value that ``mean``/``std`` call 1.0, when it is not the
+            dtype's default (e.g. 4095 for 12-bit data stored as uint16); None follows the dtype.
     """
 
     name: str
@@ -66,6 +68,7 @@ class Preset:
     std: tuple[float, ...]
     channel_order: str = "RGB"
     source: str = ""
+    max_pixel_value: float | None = None
 
     def __post_init__(self) -> None:
         mean = tuple(float(v) for v in self.mean)
@@ -83,6 +86,13 @@ class Preset:
             raise ValueError(f"preset {self.name!r}: mean must be finite, got {mean}.")
         if not all(math.isfinite(v) and v > 0 for v in std):
             raise ValueError(f"preset {self.name!r}: std must be finite and > 0, got {std}.")
+        if self.max_pixel_value is not None and not (
+            math.isfinite(self.max_pixel_value) and self.max_pixel_value > 0
+        ):
+            raise ValueError(
+                f"preset {self.name!r}: max_pixel_value must be a finite number > 0 or None, "
+                f"got {self.max_pixel_value!r}."
+            )
         if self.channel_order not in CHANNEL_ORDERS:
             raise ValueError(
                 f"preset {self.name!r}: channel_order must be one of {CHANNEL_ORDERS}, "
@@ -205,6 +215,7 @@ def register_preset(
     *,
     channel_order: str = "RGB",
     source: str = "user",
+    max_pixel_value: float | None = None,
     overwrite: bool = False,
 ) -> Preset:
     """Register a preset under ``name`` and return it.
@@ -215,6 +226,7 @@ def register_preset(
         std: per-channel standard deviations in the same units, each finite and > 0.
         channel_order: "RGB" (default) or "BGR".
         source: where the numbers come from; shown in docs and reprs.
+        max_pixel_value: the pixel value mean/std call 1.0 when not the dtype's default.
         overwrite: replace an earlier user preset of the same name.
     Raises:
         ValueError: invalid values (see :class:`Preset`); the name is built in; the name is taken
@@ -223,7 +235,14 @@ def register_preset(
     A saved pipeline stores the preset *name*: a process that loads it must register the preset
     again (with the same values) before loading.
     """
-    preset = Preset(name, tuple(mean), tuple(std), channel_order=channel_order, source=source)
+    preset = Preset(
+        name,
+        tuple(mean),
+        tuple(std),
+        channel_order=channel_order,
+        source=source,
+        max_pixel_value=max_pixel_value,
+    )
     with _lock:
         if name in BUILTIN_PRESETS:
             raise ValueError(

@@ -18,6 +18,7 @@ from pydantic import field_validator, model_validator
 
 from albu_norm import functional as F
 from albu_norm.presets import get_preset
+from albu_norm.stats import load_stats
 
 __all__ = ["Normalize"]
 
@@ -67,7 +68,11 @@ class Normalize(ImageOnlyTransform):
         normalization: "standard", "image", "image_per_channel", "min_max" or
             "min_max_per_channel".
         preset: name of a registered preset (see :func:`albu_norm.list_presets`); saved
-            configs keep the name.
+            configs keep the name. A preset that records a max_pixel_value (e.g. one made from
+            dataset statistics of 12-bit data) uses it unless max_pixel_value is given.
+        stats: path of a statistics file written by ``albu-norm stats --out`` (JSON or YAML);
+            its mean, std and max_pixel_value are used. Saved configs carry these numbers
+            (as mean/std/max_pixel_value), not the path.
         p: probability of applying the transform (default 1.0, as in A.Normalize).
 
     Targets:
@@ -104,6 +109,7 @@ class Normalize(ImageOnlyTransform):
             "standard", "image", "image_per_channel", "min_max", "min_max_per_channel"
         ] = "standard"
         preset: Optional[str] = None
+        stats: Optional[str] = None
 
         _arrays_to_values = field_validator("mean", "std", mode="before")(_to_channel_values)
 
@@ -146,19 +152,38 @@ class Normalize(ImageOnlyTransform):
                 get_preset(value)  # raises ValueError naming close matches
             return value
 
+        @field_validator("stats", mode="before")
+        @classmethod
+        def _readable_stats(cls, value: Any) -> Optional[str]:
+            if value is not None:
+                value = str(value)
+                try:
+                    load_stats(value)
+                except (OSError, ValueError) as error:
+                    # only ValueError reaches the user: Albumentations turns others into warnings
+                    raise ValueError(f"cannot use stats file {value!r}: {error}") from None
+            return value
+
         @model_validator(mode="after")
         def _consistent(self) -> Normalize.InitSchema:
-            given = [name for name in ("mean", "std", "preset") if getattr(self, name) is not None]
+            sources = [name for name in ("preset", "stats") if getattr(self, name) is not None]
+            if len(sources) > 1:
+                raise ValueError("pass either preset or stats, not both.")
+            given = [
+                name
+                for name in ("mean", "std", "preset", "stats")
+                if getattr(self, name) is not None
+            ]
             if self.normalization != "standard" and given:
                 raise ValueError(
                     f"normalization={self.normalization!r} computes its statistics from each "
                     f"image, so {' and '.join(given)} would be ignored. Remove "
                     f"{' and '.join(given)}, or use normalization='standard'."
                 )
-            if self.preset is not None and (self.mean is not None or self.std is not None):
+            if sources and (self.mean is not None or self.std is not None):
                 raise ValueError(
-                    f"pass either preset={self.preset!r} or mean/std, not both: the preset "
-                    "already fixes mean and std."
+                    f"pass either {sources[0]}={getattr(self, sources[0])!r} or mean/std, not "
+                    f"both: the {sources[0]} already fixes mean and std."
                 )
             if (self.mean is None) != (self.std is None):
                 missing = "std" if self.std is None else "mean"
@@ -184,6 +209,7 @@ class Normalize(ImageOnlyTransform):
             "standard", "image", "image_per_channel", "min_max", "min_max_per_channel"
         ] = "standard",
         preset: str | None = None,
+        stats: str | None = None,
         p: float = 1.0,
     ) -> None:
         super().__init__(p=p)
@@ -192,13 +218,22 @@ class Normalize(ImageOnlyTransform):
         self.max_pixel_value = max_pixel_value
         self.normalization = normalization
         self.preset = preset
-        resolved = get_preset(preset or "imagenet")
-        self._mean: ChannelValues = resolved.mean if mean is None else mean
-        self._std: ChannelValues = resolved.std if std is None else std
+        self.stats = stats
+        if stats is not None:
+            record = load_stats(stats)
+            self._mean: ChannelValues = tuple(record["mean"])
+            self._std: ChannelValues = tuple(record["std"])
+            default_max = record.get("max_pixel_value")
+        else:
+            resolved = get_preset(preset or "imagenet")
+            self._mean = resolved.mean if mean is None else mean
+            self._std = resolved.std if std is None else std
+            default_max = resolved.max_pixel_value if mean is None else None
+        self._max_pixel_value = max_pixel_value if max_pixel_value is not None else default_max
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         if self.normalization == "standard":
-            return F.normalize(img, self._mean, self._std, self.max_pixel_value)
+            return F.normalize(img, self._mean, self._std, self._max_pixel_value)
         return F.normalize_per_image(img, self.normalization)
 
     def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
@@ -209,17 +244,19 @@ class Normalize(ImageOnlyTransform):
             normalization=self.normalization,
             mean=self._mean,
             std=self._std,
-            max_pixel_value=self.max_pixel_value,
+            max_pixel_value=self._max_pixel_value,
         )
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return ("mean", "std", "max_pixel_value", "normalization", "preset")
+        return ("mean", "std", "max_pixel_value", "normalization", "preset", "stats")
 
     def get_transform_init_args(self) -> dict[str, Any]:
-        # Lists, not tuples: YAML's safe dumper cannot write tuples.
-        return {
-            name: list(value) if isinstance(value, tuple) else value
-            for name, value in (
-                (name, getattr(self, name)) for name in self.get_transform_init_args_names()
+        args = {name: getattr(self, name) for name in self.get_transform_init_args_names()}
+        if self.stats is not None:
+            # The numbers travel with the saved config, not the path: a pipeline saved on one
+            # machine loads on another where the statistics file does not exist.
+            args.update(
+                mean=self._mean, std=self._std, max_pixel_value=self._max_pixel_value, stats=None
             )
-        }
+        # Lists, not tuples: YAML's safe dumper cannot write tuples.
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in args.items()}

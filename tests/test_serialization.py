@@ -38,6 +38,7 @@ def test_dict_keeps_preset_name_and_p():
         "max_pixel_value": None,
         "normalization": "standard",
         "preset": "clip",
+        "stats": None,
     }
 
 

@@ -1,0 +1,612 @@
+"""Dataset statistics: a mergeable accumulator, file reading, and parallel/distributed runs.
+
+:class:`RunningStats` keeps sufficient statistics of every image fed to it, per channel:
+
+* uint8 and uint16 images: exact histograms (256 or 65536 bins, int64 counts), from which the
+  mean, std, min, max and percentiles are exact;
+* float32 and float64 images: count, sum of values and M2 (sum of squared deviations) in float64,
+  merged with the parallel form of Welford's algorithm (Chan, Golub and LeVeque, "Algorithms for
+  computing the sample variance", 1983), plus min and max;
+* optionally (``per_pixel=True``, fixed-size images) a per-pixel running mean and M2 over images:
+  the "mean image" / "std image" of Caffe-style normalization.
+
+Two accumulators merge exactly (the result equals one pass over all images), so the work can be
+split across processes (:func:`compute_stats` with ``workers``) or machines
+(:func:`compute_stats_dask`). Every pixel weighs the same: mixed image sizes weigh by pixel
+count, not by image. ``std`` is the population standard deviation (ddof=0).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from albu_norm.functional import check_image, default_max_pixel_value, num_channels
+from albu_norm.presets import Preset, register_preset
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "FileStats",
+    "RunningStats",
+    "StatsResult",
+    "compute_stats",
+    "compute_stats_dask",
+    "find_images",
+    "load_stats",
+    "read_image",
+    "register_preset_from_file",
+]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+_HIST_BINS = {np.dtype(np.uint8): 256, np.dtype(np.uint16): 65536}
+_CALCHIST_MAX_PIXELS = 2**24  # calcHist counts in float32: exact below 2**24 per bin
+
+
+class RunningStats:
+    """Mergeable per-channel statistics of a stream of images.
+
+    Args:
+        per_pixel: also keep a per-pixel mean and M2 over images (all images must then have
+            the same shape).
+
+    Feed images with :meth:`update` (shape (H, W) or (H, W, C), uint8/uint16/float32/float64;
+    all images of one accumulator share dtype and channel count), combine accumulators with
+    :meth:`merge`, read the results with :meth:`result`.
+
+    Raises:
+        TypeError, ValueError: as :func:`albu_norm.functional.check_image`; a dtype or channel
+            count different from earlier images; NaN/Inf in a float image; a different shape
+            with ``per_pixel=True``.
+    """
+
+    def __init__(self, *, per_pixel: bool = False) -> None:
+        self.per_pixel = per_pixel
+        self.dtype: np.dtype | None = None
+        self.channels = 0
+        self.images = 0
+        self.pixels = 0  # per channel
+        self.histogram: Any = None  # (C, bins) int64, integer dtypes
+        self.sum: Any = None  # (C,) float64 mean * count, float dtypes
+        self.m2: Any = None  # (C,) float64, float dtypes
+        self.minimum: Any = None  # (C,) float64, float dtypes
+        self.maximum: Any = None
+        self.pixel_mean: Any = None  # (H, W, C) float64, per_pixel
+        self.pixel_m2: Any = None
+
+    # ------------------------------------------------------------------ feeding
+
+    def update(self, img: np.ndarray) -> RunningStats:
+        """Add one image; returns self."""
+        img = check_image(img)
+        self._start_or_check(img.dtype, num_channels(img))
+        view = img.reshape(img.shape[0], img.shape[1], self.channels)
+        if self.histogram is not None:
+            self.histogram += _histogram(view, self.histogram.shape[1])
+        else:
+            self._update_float(view)
+        if self.per_pixel:
+            self._update_per_pixel(view)
+        self.images += 1
+        self.pixels += view.shape[0] * view.shape[1]
+        return self
+
+    def _start_or_check(self, dtype: np.dtype, channels: int) -> None:
+        if self.dtype is None:
+            self.dtype, self.channels = np.dtype(dtype), channels
+            bins = _HIST_BINS.get(self.dtype)
+            if bins is not None:
+                self.histogram = np.zeros((channels, bins), dtype=np.int64)
+            else:
+                self.sum = np.zeros(channels)
+                self.m2 = np.zeros(channels)
+                self.minimum = np.full(channels, np.inf)
+                self.maximum = np.full(channels, -np.inf)
+            return
+        if np.dtype(dtype) != self.dtype or channels != self.channels:
+            raise ValueError(
+                f"image has dtype {np.dtype(dtype)} and {channels} channel(s), but earlier "
+                f"images had dtype {self.dtype} and {self.channels}: one accumulator takes one "
+                "kind of image. Convert the images to one dtype and channel count first."
+            )
+
+    def _update_float(self, view: np.ndarray) -> None:
+        values = view.reshape(-1, self.channels)
+        count = values.shape[0]
+        mean = values.mean(axis=0, dtype=np.float64)
+        if not np.all(np.isfinite(mean)):
+            raise ValueError("image contains NaN or Inf; its statistics would be NaN.")
+        deviations = values - mean  # float64 for float64 input; float32 input promotes
+        m2 = np.einsum("ij,ij->j", deviations, deviations, dtype=np.float64)
+        self._merge_moments(count, mean, m2)
+        self.minimum = np.minimum(self.minimum, values.min(axis=0))
+        self.maximum = np.maximum(self.maximum, values.max(axis=0))
+
+    def _merge_moments(self, count: int, mean: np.ndarray, m2: np.ndarray) -> None:
+        """Chan et al. (1983): combine (n_a, mean_a, M2_a) with (n_b, mean_b, M2_b)."""
+        assert self.sum is not None and self.m2 is not None
+        total = self.pixels + count
+        if total == 0:
+            return
+        mean_a = self.sum / self.pixels if self.pixels else np.zeros_like(mean)
+        delta = mean - mean_a
+        self.m2 = self.m2 + m2 + delta * delta * (self.pixels * count / total)
+        self.sum = self.sum + mean * count
+
+    def _update_per_pixel(self, view: np.ndarray) -> None:
+        if self.pixel_mean is None:
+            self.pixel_mean = np.zeros(view.shape)
+            self.pixel_m2 = np.zeros(view.shape)
+        elif self.pixel_mean.shape != view.shape:
+            raise ValueError(
+                f"per_pixel=True needs images of one shape: got {view.shape} after "
+                f"{self.pixel_mean.shape}. Resize the images first, or use per_pixel=False."
+            )
+        assert self.pixel_m2 is not None
+        k = self.images + 1  # Welford over images
+        delta = view - self.pixel_mean
+        self.pixel_mean += delta / k
+        self.pixel_m2 += delta * (view - self.pixel_mean)
+
+    # ------------------------------------------------------------------ merging
+
+    def merge(self, other: RunningStats) -> RunningStats:
+        """Add the statistics of ``other`` (as if its images had been fed here); returns self."""
+        if other.dtype is None:
+            return self
+        if self.dtype is None:
+            self.__dict__.update(_copy_state(other))
+            return self
+        self._start_or_check(other.dtype, other.channels)
+        if self.per_pixel != other.per_pixel:
+            raise ValueError("cannot merge accumulators with and without per_pixel statistics.")
+        if self.histogram is not None:
+            assert other.histogram is not None
+            self.histogram += other.histogram
+        else:
+            assert other.sum is not None and other.m2 is not None
+            mean_b = other.sum / other.pixels
+            self._merge_moments(other.pixels, mean_b, other.m2)
+            self.minimum = np.minimum(self.minimum, other.minimum)
+            self.maximum = np.maximum(self.maximum, other.maximum)
+        if self.per_pixel and other.pixel_mean is not None:
+            self._merge_per_pixel(other)
+        self.images += other.images
+        self.pixels += other.pixels
+        return self
+
+    def _merge_per_pixel(self, other: RunningStats) -> None:
+        if self.pixel_mean is None:
+            self.pixel_mean, self.pixel_m2 = other.pixel_mean.copy(), other.pixel_m2.copy()
+            return
+        if self.pixel_mean.shape != other.pixel_mean.shape:
+            raise ValueError(
+                f"per-pixel statistics of shapes {self.pixel_mean.shape} and "
+                f"{other.pixel_mean.shape} cannot be merged."
+            )
+        n_a, n_b = self.images, other.images
+        delta = other.pixel_mean - self.pixel_mean
+        self.pixel_mean = self.pixel_mean + delta * (n_b / (n_a + n_b))
+        self.pixel_m2 = self.pixel_m2 + other.pixel_m2 + delta * delta * (n_a * n_b / (n_a + n_b))
+
+    # ------------------------------------------------------------------ results
+
+    def result(
+        self, max_pixel_value: float | None = None, percentiles: Sequence[float] = (0.5, 99.5)
+    ) -> StatsResult:
+        """The statistics so far, in raw units and on the 0-1 scale of ``max_pixel_value``.
+
+        Args:
+            max_pixel_value: the value that maps to 1.0; None follows the dtype (255 for uint8,
+                65535 for uint16, 1.0 for floats).
+            percentiles: which percentiles (0-100) to report; exact for integer images (numpy's
+                default 'linear' definition), not available for float images (empty).
+        Raises:
+            ValueError: no image was fed.
+        """
+        if self.dtype is None or self.pixels == 0:
+            raise ValueError("no images were added: there are no statistics to report.")
+        scale = default_max_pixel_value(self.dtype) if max_pixel_value is None else max_pixel_value
+        if self.histogram is not None:
+            mean, std, low, high = _histogram_moments(self.histogram, self.pixels)
+            quantiles = {float(q): _histogram_percentile(self.histogram, q) for q in percentiles}
+        else:
+            assert self.sum is not None and self.m2 is not None
+            mean = self.sum / self.pixels
+            std = np.sqrt(np.maximum(self.m2 / self.pixels, 0.0))
+            low, high = self.minimum, self.maximum
+            quantiles = {}
+        pixel_mean = pixel_std = None
+        if self.pixel_mean is not None and self.pixel_m2 is not None:
+            pixel_mean = self.pixel_mean
+            pixel_std = np.sqrt(np.maximum(self.pixel_m2 / self.images, 0.0))
+        return StatsResult(
+            dtype=str(self.dtype),
+            images=self.images,
+            pixels=self.pixels,
+            max_pixel_value=float(scale),
+            mean_raw=tuple(float(v) for v in mean),
+            std_raw=tuple(float(v) for v in std),
+            min_raw=tuple(float(v) for v in low),
+            max_raw=tuple(float(v) for v in high),
+            percentiles_raw={q: tuple(float(v) for v in values) for q, values in quantiles.items()},
+            pixel_mean=pixel_mean,
+            pixel_std=pixel_std,
+        )
+
+    # ------------------------------------------------------------------ pickling (for workers)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if state["histogram"] is not None:  # ship only the occupied part of a 65536-bin table
+            state["histogram"] = _sparse(state["histogram"])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("histogram"), tuple):
+            state["histogram"] = _dense(state["histogram"])
+        self.__dict__.update(state)
+
+
+def _copy_state(other: RunningStats) -> dict[str, Any]:
+    return {
+        key: value.copy() if isinstance(value, np.ndarray) else value
+        for key, value in other.__dict__.items()
+    }
+
+
+def _sparse(histogram: np.ndarray) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    index = np.flatnonzero(histogram)
+    return histogram.shape, index, histogram.ravel()[index]
+
+
+def _dense(packed: tuple[tuple[int, ...], np.ndarray, np.ndarray]) -> np.ndarray:
+    shape, index, counts = packed
+    histogram = np.zeros(int(np.prod(shape)), dtype=np.int64)
+    histogram[index] = counts
+    return histogram.reshape(shape)
+
+
+def _histogram(view: np.ndarray, bins: int) -> np.ndarray:
+    """Exact per-channel histogram (C, bins) of an (H, W, C) integer image."""
+    height, width, channels = view.shape
+    if height * width < _CALCHIST_MAX_PIXELS:
+        counts = [
+            cv2.calcHist([view], [c], None, [bins], [0, bins]).ravel() for c in range(channels)
+        ]
+        return np.rint(np.array(counts)).astype(np.int64)
+    flat = view.reshape(-1, channels)
+    return np.stack([np.bincount(flat[:, c], minlength=bins) for c in range(channels)])
+
+
+def _histogram_moments(
+    histogram: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact mean (integer sums), two-pass std, min and max from (C, bins) histograms."""
+    levels = np.arange(histogram.shape[1])
+    means, stds, lows, highs = [], [], [], []
+    for counts in histogram:
+        total = sum(int(c) * int(v) for v, c in zip(levels[counts > 0], counts[counts > 0]))
+        mean = total / count
+        occupied = np.flatnonzero(counts)
+        deviations = occupied - mean
+        variance = float(np.dot(counts[occupied], deviations * deviations)) / count
+        means.append(mean)
+        stds.append(math.sqrt(variance))
+        lows.append(float(occupied[0]))
+        highs.append(float(occupied[-1]))
+    return np.array(means), np.array(stds), np.array(lows), np.array(highs)
+
+
+def _histogram_percentile(histogram: np.ndarray, q: float) -> np.ndarray:
+    """np.percentile(values, q) (method 'linear') of every channel, from its histogram."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentiles must be in [0, 100], got {q}.")
+    values = []
+    for counts in histogram:
+        cumulative = np.cumsum(counts)
+        position = q / 100 * (cumulative[-1] - 1)
+        below = math.floor(position)
+        fraction = position - below
+        low = int(np.searchsorted(cumulative, below, side="right"))
+        high = int(np.searchsorted(cumulative, min(below + 1, cumulative[-1] - 1), side="right"))
+        values.append(low + fraction * (high - low))
+    return np.array(values)
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    """Statistics of a dataset, per channel (channel order of the images: RGB when read by
+    :func:`read_image`).
+
+    ``*_raw`` values are in the images' own units; :attr:`mean` and :attr:`std` are on the
+    0-1 scale of ``max_pixel_value`` (what :class:`albu_norm.Normalize` takes).
+    """
+
+    dtype: str
+    images: int
+    pixels: int
+    max_pixel_value: float
+    mean_raw: tuple[float, ...]
+    std_raw: tuple[float, ...]
+    min_raw: tuple[float, ...]
+    max_raw: tuple[float, ...]
+    percentiles_raw: dict[float, tuple[float, ...]] = field(default_factory=dict)
+    pixel_mean: np.ndarray | None = field(default=None, repr=False, compare=False)
+    pixel_std: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        return tuple(v / self.max_pixel_value for v in self.mean_raw)
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return tuple(v / self.max_pixel_value for v in self.std_raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/YAML-safe record (per-pixel images are not included)."""
+        return {
+            "dtype": self.dtype,
+            "images": self.images,
+            "pixels_per_channel": self.pixels,
+            "channel_order": "RGB",
+            "max_pixel_value": self.max_pixel_value,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "mean_raw": list(self.mean_raw),
+            "std_raw": list(self.std_raw),
+            "min_raw": list(self.min_raw),
+            "max_raw": list(self.max_raw),
+            "percentiles_raw": {str(q): list(v) for q, v in self.percentiles_raw.items()},
+        }
+
+
+# ---------------------------------------------------------------------- files
+
+
+def read_image(path: str | os.PathLike[str], color: str = "rgb") -> np.ndarray:
+    """Decode an image file with OpenCV, keeping 16-bit data at 16 bits.
+
+    Args:
+        path: the file.
+        color: "rgb" (default): (H, W, 3) RGB, grayscale files repeated to 3 channels and alpha
+            dropped, as RGB training pipelines see them; "gray": (H, W); "unchanged": as
+            stored, with 3/4-channel files reordered to RGB/RGBA.
+    Returns:
+        uint8, or uint16 for 16-bit PNG/TIFF.
+    Raises:
+        ValueError: the file cannot be decoded; unknown ``color``.
+    """
+    if color not in ("rgb", "gray", "unchanged"):
+        raise ValueError(f"color must be 'rgb', 'gray' or 'unchanged', got {color!r}.")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None:
+        raise ValueError(f"cannot decode image file {path}")
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if color == "unchanged":
+        codes = {3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}
+    elif color == "gray":
+        codes = {3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}
+    else:
+        codes = {1: cv2.COLOR_GRAY2RGB, 3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGB}
+    if img.ndim == 3 and channels == 1:
+        img = img[:, :, 0]
+    return cv2.cvtColor(img, codes[channels]) if channels in codes else img
+
+
+def find_images(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Image files under folders (recursively) or matching glob patterns, sorted.
+
+    Raises:
+        ValueError: nothing matched (the message names the sources).
+    """
+    found: set[Path] = set()
+    sources = list(sources)
+    for source in sources:
+        path = Path(source)
+        candidates: Iterable[Path]
+        if path.is_dir():
+            candidates = path.rglob("*")
+        elif path.is_file():
+            candidates = iter([path])
+        else:
+            candidates = (
+                Path().glob(str(source))
+                if not path.is_absolute()
+                else Path("/").glob(str(path.relative_to("/")))
+            )
+        found.update(p for p in candidates if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not found:
+        raise ValueError(
+            f"no image files found in {', '.join(str(s) for s in sources)} (looked for "
+            f"{', '.join(IMAGE_SUFFIXES)}). Pass a folder or a glob such as 'data/*.png'."
+        )
+    return sorted(found)
+
+
+@dataclass
+class FileStats:
+    """Statistics of a set of files plus the files that failed to decode."""
+
+    stats: RunningStats
+    failed: list[tuple[str, str]]
+
+
+def stats_of_files(
+    paths: Sequence[str | os.PathLike[str]], per_pixel: bool = False, color: str = "rgb"
+) -> FileStats:
+    """Read and accumulate files in this process; undecodable files are recorded, not raised."""
+    stats = RunningStats(per_pixel=per_pixel)
+    failed: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            stats.update(read_image(path, color))
+        except (ValueError, TypeError) as error:
+            failed.append((str(path), str(error)))
+    return FileStats(stats, failed)
+
+
+def _merge_file_stats(parts: Iterable[FileStats], per_pixel: bool) -> FileStats:
+    total = FileStats(RunningStats(per_pixel=per_pixel), [])
+    for part in parts:
+        total.stats.merge(part.stats)
+        total.failed.extend(part.failed)
+    return total
+
+
+def _shards(paths: Sequence[Path], size: int) -> list[list[str]]:
+    return [[str(p) for p in paths[i : i + size]] for i in range(0, len(paths), size)]
+
+
+def compute_stats(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    workers: int | None = None,
+    per_pixel: bool = False,
+    sample: int | None = None,
+    seed: int = 0,
+    color: str = "rgb",
+    progress: bool = False,
+    shard_size: int = 16,
+) -> FileStats:
+    """Statistics of image files, read in ``workers`` processes (default: all cores).
+
+    Args:
+        paths: image files (see :func:`find_images` for folders and globs).
+        workers: number of processes; 1 reads in this process.
+        per_pixel: also keep per-pixel statistics (images of one shape).
+        sample: read only this many files, drawn at random with ``seed`` (a quick estimate).
+        color: how files are decoded (see :func:`read_image`).
+        progress: show a tqdm progress bar (files).
+        shard_size: files per task.
+    Returns:
+        the merged statistics and the list of (file, error) that failed to decode.
+    """
+    files = [Path(p) for p in paths]
+    if sample is not None and sample < len(files):
+        files = sorted(random.Random(seed).sample(files, sample))
+    workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
+    shards = _shards(files, shard_size)
+    bar = _progress(len(files), progress)
+    if workers == 1 or len(shards) == 1:
+        parts = []
+        for shard in shards:
+            parts.append(stats_of_files(shard, per_pixel, color))
+            bar.update(len(shard))
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                pool.submit(stats_of_files, shard, per_pixel, color): len(shard) for shard in shards
+            }
+            parts = []
+            for future in as_completed(futures):
+                parts.append(future.result())
+                bar.update(futures[future])
+    bar.close()
+    return _merge_file_stats(parts, per_pixel)
+
+
+def compute_stats_dask(
+    paths: Sequence[str | os.PathLike[str]],
+    client: Any,
+    *,
+    per_pixel: bool = False,
+    color: str = "rgb",
+    shard_size: int = 64,
+) -> FileStats:
+    """The same as :func:`compute_stats`, mapped over shards of files on a Dask cluster.
+
+    Args:
+        paths: image files, readable at the same paths by every Dask worker.
+        client: a ``dask.distributed.Client``, or a scheduler address ("tcp://host:8786").
+    Needs ``pip install 'albu_norm[dask]'``.
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "the Dask backend needs dask.distributed: pip install 'albu_norm[dask]'"
+        ) from error
+    own_client = not isinstance(client, Client)
+    if own_client:
+        client = Client(client)
+    try:
+        shards = _shards([Path(p) for p in paths], shard_size)
+        futures = client.map(stats_of_files, shards, per_pixel=per_pixel, color=color, pure=False)
+        return _merge_file_stats(client.gather(futures), per_pixel)
+    finally:
+        if own_client:
+            client.close()
+
+
+class _NoProgress:
+    def update(self, count: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="albu-norm stats")
+
+
+def load_stats(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a statistics file written by ``albu-norm stats --out`` (JSON or YAML, safe loading).
+
+    Raises:
+        ValueError: the file lacks ``mean``/``std``.
+    """
+    text = Path(path).read_text()
+    if Path(path).suffix.lower() in {".yaml", ".yml"}:
+        import yaml
+
+        record = yaml.safe_load(text)
+    else:
+        record = json.loads(text)
+    stats = record.get("stats", record) if isinstance(record, dict) else None
+    if not isinstance(stats, dict) or "mean" not in stats or "std" not in stats:
+        raise ValueError(
+            f"{path} is not an albu_norm statistics file: expected keys 'mean' and 'std' "
+            "(write one with `albu-norm stats FOLDER --out stats.json`)."
+        )
+    return stats
+
+
+def register_preset_from_file(
+    name: str, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Preset:
+    """Register the mean/std of a statistics file (``albu-norm stats --out``) as a preset.
+
+    The preset records the file's ``max_pixel_value`` and names the file as its source. A saved
+    pipeline keeps the preset *name*: register it again before loading (or use
+    ``Normalize(stats=path)``, whose saved config carries the numbers themselves).
+
+    Raises:
+        ValueError: the file is not a statistics file; the name is taken (see
+            :func:`albu_norm.register_preset`).
+    """
+    record = load_stats(path)
+    return register_preset(
+        name,
+        mean=record["mean"],
+        std=record["std"],
+        source=f"dataset statistics {Path(path).name} ({record.get('images', '?')} images)",
+        max_pixel_value=record.get("max_pixel_value"),
+        overwrite=overwrite,
+    )
