@@ -108,8 +108,8 @@ def _stats(args: argparse.Namespace, argv: list[str]) -> int:
         )
     read = result.stats.images
     print(f"{read} images read, {len(result.failed)} failed", file=sys.stderr)
-    for path, error in result.failed:
-        print(f"  failed: {path}: {error}", file=sys.stderr)
+    for path, reason in result.failed:
+        print(f"  failed: {path}: {reason}", file=sys.stderr)
     if read == 0:
         print("error: no image could be read; nothing to report.", file=sys.stderr)
         return 1
