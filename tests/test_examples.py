@@ -23,3 +23,18 @@ def test_quickstart_runs():
     assert result.returncode == 0, result.stderr
     assert "reloaded pipeline gives identical output: True" in result.stdout
     assert result.stdout.count("(224, 224, 3) float32") == 12
+
+
+def test_dataset_stats_example_runs():
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "dataset_stats.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "4 images, 910724 pixels per channel" in result.stdout
+    assert "'stats': None" in result.stdout
