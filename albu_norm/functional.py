@@ -206,8 +206,12 @@ def _affine(
         return out
     offset = -center * scale
     if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, per_image):
-        values = img.reshape(-1, len(center)) - center  # one float64 temporary, (H * W, C)
-        values *= scale
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+            values = img.reshape(-1, len(center)) - center  # one float64 temporary, (H * W, C)
+            values *= scale
+            if per_image and not math.isfinite(float(np.max(np.abs(values)))):
+                # img - center beyond float64 (values spanning its whole range): scale first
+                values = img.reshape(-1, len(center)) * scale - center * scale
         _check_float32_range(values)
         np.copyto(out, values.reshape(out.shape), casting="same_kind")
         return out
@@ -339,20 +343,38 @@ def _min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray
 def _per_image_center_scale(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
     """Center and scale (float64, length C) such that ``(img - center) * scale`` is the mode."""
     channels = num_channels(img)
-    per_channel = normalization.endswith("per_channel")
-    if normalization.startswith("min_max"):
-        center, high = _min_max(img, per_channel)
-        spread = high - center
+    center, spread = _statistics(img, normalization)
+    if not _all_finite(center, spread):
+        # NaN/Inf in the image, or finite float64 values so large that squares overflow:
+        # then compute on img / max|img| and scale back.
+        magnitude = float(np.max(np.abs(img)))
+        if not math.isfinite(magnitude):
+            _raise_not_finite(img, normalization)
+        center, spread = _statistics(img / magnitude, normalization)
+        scale = np.array([0.0 if v == 0 else 1.0 / v / magnitude for v in spread.tolist()])
+        center = center * magnitude  # finite: between the image's min and max
     else:
-        center, spread = _mean_std(img, per_channel)
-    if not all(math.isfinite(v) for v in (*center.tolist(), *spread.tolist())):
-        _raise_not_finite(img, normalization)
-    if not normalization.startswith("min_max"):
-        center, spread = _exact_small_std(img, per_channel, center, spread)
-    scale = np.array([0.0 if v == 0 else 1.0 / v for v in spread.tolist()])
+        scale = np.array([0.0 if v == 0 else 1.0 / v for v in spread.tolist()])
     if len(center) != channels:  # statistics over all channels: the same for each
         return np.repeat(center, channels), np.repeat(scale, channels)
     return center, scale
+
+
+def _all_finite(*vectors: np.ndarray) -> bool:
+    return all(math.isfinite(v) for vector in vectors for v in vector.tolist())
+
+
+def _statistics(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
+    """(center, spread): (min, max - min) or (mean, std), over the image or per channel."""
+    per_channel = normalization.endswith("per_channel")
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are handled above
+        if normalization.startswith("min_max"):
+            center, high = _min_max(img, per_channel)
+            return center, high - center
+        center, spread = _mean_std(img, per_channel)
+        if not _all_finite(center, spread):
+            return center, spread
+        return _exact_small_std(img, per_channel, center, spread)
 
 
 # OpenCV's meanStdDev uses the one-pass formula E[x^2] - E[x]^2: its relative error on std grows

@@ -332,3 +332,16 @@ def test_large_but_representable_results_are_kept():
     img = np.full((4, 4), 1e36, np.float64)
     out = F.normalize(img, 0.0, 0.5)
     assert np.all(out == np.float32(2e36))
+
+
+@pytest.mark.parametrize("mode", PER_IMAGE)
+def test_huge_finite_float64_values(mode):
+    """Squares of 1e154 overflow float64: statistics are taken on img / max|img| instead."""
+    img = np.array([[1.3e154, -0.7e154], [0.2e154, 1.1e154]])
+    out = F.normalize_per_image(img, mode)
+    reference.assert_close(out, reference.per_image(img / 1e154, mode), 1.0)
+
+
+def test_values_spanning_the_whole_float64_range():
+    img = np.array([[np.finfo(np.float64).max, -np.finfo(np.float64).max, 0.0]])
+    np.testing.assert_allclose(F.normalize_per_image(img, "min_max"), [[1.0, 0.0, 0.5]])
