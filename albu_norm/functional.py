@@ -546,7 +546,8 @@ def normalize_images(
     Args:
         images: batch, shape (N, H, W) or (N, H, W, C); uint8, uint16, float32 or float64.
         normalization: "standard" or one of the per-image modes.
-        mean, std: per-channel statistics for "standard" (see :func:`normalize`).
+        mean: per-channel means for "standard" (see :func:`normalize`); None otherwise.
+        std: per-channel standard deviations for "standard"; None otherwise.
         max_pixel_value: for "standard"; None follows the dtype.
     Returns:
         a new float32 array of shape (N, H, W[, C]).

@@ -10,6 +10,7 @@ must ``import albu_norm`` first (or use :func:`albu_norm.load`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal, Optional, Union
 
 import numpy as np
@@ -26,9 +27,12 @@ ChannelValues = Union[float, tuple[float, ...]]
 
 
 def _to_channel_values(value: Any) -> Any:
-    """Accept numpy arrays and lists for mean/std; pydantic then checks the numbers."""
+    """Accept numpy arrays and any sequence (lists, OmegaConf ListConfig) for mean/std;
+    pydantic then checks the numbers."""
     if isinstance(value, np.ndarray):
         return value.tolist() if value.ndim else float(value)
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return tuple(value)
     return value
 
 
