@@ -96,6 +96,7 @@ def test_fresh_process_without_import_fails_loudly(tmp_path):
     [
         ("preset", "imagnet", "preset"),
         ("std", [0.2, -0.1, 0.2], "std"),
+        ("mean", [0.1, 0.2], "mean has 2 values and std has 3"),
         ("normalization", "per_pixel", "normalization"),
     ],
 )
