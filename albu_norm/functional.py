@@ -14,6 +14,8 @@ Formulas (per channel ``c``; statistics over all pixels of the image, or of the 
 * ``image_per_channel``: ``out = (img - mean(img[..., c])) / std(img[..., c])``
 * ``min_max``: ``out = (img - min(img)) / (max(img) - min(img))``
 * ``min_max_per_channel``: the same with the minimum and maximum of each channel
+* ``per_image_standardization``: ``out = (img - mean(img)) / max(std(img), 1 / sqrt(N))`` over
+  all N = H * W * C values, on the image's own values: ``tf.image.per_image_standardization``
 
 ``std`` is the population standard deviation (ddof=0), computed in float64: by OpenCV's one-pass
 ``meanStdDev``, and again exactly in two passes wherever the one-pass formula could lose digits
@@ -53,7 +55,9 @@ __all__ = [
 ]
 
 Values = Union[float, Sequence[float]]
-PerImageMode = Literal["image", "image_per_channel", "min_max", "min_max_per_channel"]
+PerImageMode = Literal[
+    "image", "image_per_channel", "min_max", "min_max_per_channel", "per_image_standardization"
+]
 
 #: Modes whose statistics come from the image itself.
 PER_IMAGE_NORMALIZATIONS: tuple[str, ...] = (
@@ -61,6 +65,7 @@ PER_IMAGE_NORMALIZATIONS: tuple[str, ...] = (
     "image_per_channel",
     "min_max",
     "min_max_per_channel",
+    "per_image_standardization",
 )
 #: Every value of ``normalization`` the package accepts; "standard" uses fixed mean/std.
 NORMALIZATIONS: tuple[str, ...] = ("standard", *PER_IMAGE_NORMALIZATIONS)
@@ -374,7 +379,12 @@ def _statistics(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.nda
         center, spread = _mean_std(img, per_channel)
         if not _all_finite(center, spread):
             return center, spread
-        return _exact_small_std(img, per_channel, center, spread)
+        center, spread = _exact_small_std(img, per_channel, center, spread)
+        if normalization == "per_image_standardization":
+            # TensorFlow's floor (tensorflow/python/ops/image_ops_impl.py): the std is capped
+            # away from zero at 1 / sqrt(number of values), on the image's own scale.
+            spread = np.maximum(spread, 1.0 / math.sqrt(img.size))
+        return center, spread
 
 
 # OpenCV's meanStdDev uses the one-pass formula E[x^2] - E[x]^2: its relative error on std grows
@@ -448,6 +458,8 @@ def normalize(
     mean: Values,
     std: Values,
     max_pixel_value: float | None = None,
+    *,
+    reverse_channels: bool = False,
 ) -> np.ndarray:
     """Normalize an image with fixed per-channel statistics.
 
@@ -459,6 +471,8 @@ def normalize(
         std: per-channel standard deviations in the same units, each finite and > 0: one or C.
         max_pixel_value: the pixel value that maps to 1.0; None follows the dtype (255 for
             uint8, 65535 for uint16, 1.0 for float32/float64).
+        reverse_channels: reverse the channel order first (RGB <-> BGR; 3-channel images only):
+            mean/std then apply to the reversed channels, and the output is in that order.
     Returns:
         a new float32 array, same shape as img. For uint8 input every value is the formula
         evaluated in float64 and rounded to float32 (within one float32 ulp of exact).
@@ -476,6 +490,8 @@ def normalize(
         array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
     """
     img = check_image(img)
+    if reverse_channels:
+        img = _reversed_channels(img)
     scale_max = (
         default_max_pixel_value(img.dtype)
         if max_pixel_value is None
@@ -483,6 +499,17 @@ def normalize(
     )
     center, scale = _fixed_center_scale(mean, std, scale_max, num_channels(img), img.shape)
     return _affine(img, center, scale, np.empty(img.shape, dtype=np.float32), per_image=False)
+
+
+def _reversed_channels(img: np.ndarray) -> np.ndarray:
+    """RGB <-> BGR: a C-contiguous copy with the channel axis reversed (3 channels only)."""
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(
+            f"reversing the channel order (RGB <-> BGR) needs a 3-channel image, got shape "
+            f"{img.shape}. Pass input_channel_order equal to the preset's channel order, or "
+            "convert the image to 3 channels."
+        )
+    return np.ascontiguousarray(img[..., ::-1])
 
 
 def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndarray:
@@ -493,15 +520,21 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
     * ``"image"``: ``(img - mean) / std`` over all pixels and channels;
     * ``"image_per_channel"``: the same with each channel's own mean and std;
     * ``"min_max"``: ``(img - min) / (max - min)`` over all pixels and channels, in [0, 1];
-    * ``"min_max_per_channel"``: the same with each channel's own min and max.
+    * ``"min_max_per_channel"``: the same with each channel's own min and max;
+    * ``"per_image_standardization"``: ``(img - mean) / max(std, 1 / sqrt(N))`` over all
+      N = H * W * C values, exactly as ``tf.image.per_image_standardization`` (TensorFlow 2.x,
+      ``tensorflow/python/ops/image_ops_impl.py``); computed on the image's own values (a uint8
+      image is not rescaled to [0, 1] first, so the floor acts on 0-255 values).
 
     A uniform image (or channel, in the per-channel modes) gives exact zeros: no epsilon is
-    added to the denominator. The result does not depend on max_pixel_value.
+    added to the denominator (TensorFlow's floor only in its own mode). The result does not
+    depend on max_pixel_value.
 
     Args:
         img: image, shape (H, W) or (H, W, C) with C >= 1; uint8, uint16, float32 or float64,
             finite.
-        normalization: one of "image", "image_per_channel", "min_max", "min_max_per_channel".
+        normalization: one of "image", "image_per_channel", "min_max", "min_max_per_channel",
+            "per_image_standardization".
     Returns:
         a new float32 array, same shape as img.
     Raises:
@@ -537,6 +570,8 @@ def normalize_images(
     mean: Values | None = None,
     std: Values | None = None,
     max_pixel_value: float | None = None,
+    *,
+    reverse_channels: bool = False,
 ) -> np.ndarray:
     """Normalize a batch of images; per-image modes use each image's own statistics.
 
@@ -549,6 +584,7 @@ def normalize_images(
         mean: per-channel means for "standard" (see :func:`normalize`); None otherwise.
         std: per-channel standard deviations for "standard"; None otherwise.
         max_pixel_value: for "standard"; None follows the dtype.
+        reverse_channels: for "standard": RGB <-> BGR first (see :func:`normalize`).
     Returns:
         a new float32 array of shape (N, H, W[, C]).
     Raises:
@@ -578,6 +614,8 @@ def normalize_images(
     if normalization == "standard":
         if mean is None or std is None:
             raise ValueError("normalization='standard' needs mean and std.")
+        if reverse_channels:
+            tall = _reversed_channels(tall)
         scale_max = (
             default_max_pixel_value(tall.dtype)
             if max_pixel_value is None

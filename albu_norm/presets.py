@@ -14,6 +14,17 @@ the defining source; all in RGB order):
 * yolo: mean (0, 0, 0), std (1, 1, 1) (pixels / 255 only).
 * dpn: mean (124/255, 117/255, 104/255), std 1/(0.0167*255) for every channel.
 
+Mean subtraction in 0-255 units (``out = img - mean`` on uint8; stored on the 0-1 scale as
+``mean / 255`` with std ``1 / 255``), in BGR order; ``Normalize`` fed an RGB image emits BGR
+for these (see its ``input_channel_order``):
+
+* caffe: Keras ``mode="caffe"`` (VGG16/19, ResNet50 v1): mean (103.939, 116.779, 123.68), std 1.
+* detectron2: mean (103.530, 116.280, 123.675), std 1 (MSRA/Detectron1 caffe models);
+  mmdet_caffe: the same numbers, MMDetection's caffe-style backbones.
+
+And in RGB order: ssd_vgg: torchvision's SSD300-VGG16, mean (0.48235, 0.45882, 0.40784) with
+std 1/255, i.e. ``img - 255 * mean`` on uint8.
+
 Sources (repository and file):
 
 * imagenet: huggingface/pytorch-image-models ``timm/data/constants.py`` (IMAGENET_DEFAULT_MEAN,
@@ -34,6 +45,14 @@ Sources (repository and file):
 * convnext: ``timm/models/convnext.py`` (``_cfg``: IMAGENET_DEFAULT_MEAN/STD), as in
   facebookresearch/ConvNeXt.
 * eva: ``timm/models/eva.py`` (``_cfg``: OPENAI_CLIP_MEAN/STD), EVA and EVA-02.
+* caffe: keras-team/keras ``keras/src/applications/imagenet_utils.py``
+  (``_preprocess_numpy_input``, mode "caffe": RGB to BGR, then subtract the ImageNet mean).
+* detectron2: facebookresearch/detectron2 ``detectron2/config/defaults.py``
+  (``_C.MODEL.PIXEL_MEAN``, ``_C.MODEL.PIXEL_STD``; BGR since ``INPUT.FORMAT`` is BGR).
+* mmdet_caffe: open-mmlab/mmdetection ``configs/rpn/rpn_r50_caffe_fpn_1x_coco.py`` (mean, std
+  and ``to_rgb=False``).
+* ssd_vgg: pytorch/vision ``torchvision/models/detection/ssd.py`` (``ssd300_vgg16``:
+  ``image_mean``, ``image_std``).
 """
 
 from __future__ import annotations
@@ -107,6 +126,14 @@ _INCEPTION_STD = (0.5, 0.5, 0.5)
 _CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 _CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 _TIMM = "huggingface/pytorch-image-models timm/data/constants.py"
+# Constants published in 0-255 units, stored on the 0-1 scale like every preset: on uint8 the
+# result is exactly ``img - mean_255`` (up to float64 rounding, far below float32's).
+_PER_255_UNIT = (1 / 255, 1 / 255, 1 / 255)
+
+
+def _per_255(*values: float) -> tuple[float, ...]:
+    return tuple(v / 255 for v in values)
+
 
 _BUILTIN = (
     Preset(
@@ -171,6 +198,37 @@ _BUILTIN = (
         _CLIP_MEAN,
         _CLIP_STD,
         source="huggingface/pytorch-image-models timm/models/eva.py (_cfg: OPENAI_CLIP_MEAN/STD)",
+    ),
+    Preset(
+        "caffe",
+        _per_255(103.939, 116.779, 123.68),
+        _PER_255_UNIT,
+        channel_order="BGR",
+        source="keras-team/keras keras/src/applications/imagenet_utils.py "
+        "(_preprocess_numpy_input, mode='caffe')",
+    ),
+    Preset(
+        "detectron2",
+        _per_255(103.530, 116.280, 123.675),
+        _PER_255_UNIT,
+        channel_order="BGR",
+        source="facebookresearch/detectron2 detectron2/config/defaults.py "
+        "(_C.MODEL.PIXEL_MEAN, _C.MODEL.PIXEL_STD)",
+    ),
+    Preset(
+        "mmdet_caffe",
+        _per_255(103.530, 116.280, 123.675),
+        _PER_255_UNIT,
+        channel_order="BGR",
+        source="open-mmlab/mmdetection configs/rpn/rpn_r50_caffe_fpn_1x_coco.py "
+        "(mean, std, to_rgb=False)",
+    ),
+    Preset(
+        "ssd_vgg",
+        (0.48235, 0.45882, 0.40784),
+        _PER_255_UNIT,
+        source="pytorch/vision torchvision/models/detection/ssd.py (ssd300_vgg16: image_mean, "
+        "image_std)",
     ),
 )
 

@@ -46,7 +46,9 @@ class Normalize(ImageOnlyTransform):
     * ``"image"`` / ``"image_per_channel"``: ``(img - mean) / std`` with the statistics of the
       image the transform receives (after any crop before it in the pipeline), over all
       channels or per channel;
-    * ``"min_max"`` / ``"min_max_per_channel"``: ``(img - min) / (max - min)``, in [0, 1].
+    * ``"min_max"`` / ``"min_max_per_channel"``: ``(img - min) / (max - min)``, in [0, 1];
+    * ``"per_image_standardization"``: ``tf.image.per_image_standardization``,
+      ``(img - mean) / max(std, 1 / sqrt(H * W * C))`` on the image's own values.
 
     Per-image statistics are population statistics (ddof=0) in float64; a uniform image or
     channel gives exact zeros (no epsilon). In a batch (``images=``) every image gets its own
@@ -70,10 +72,14 @@ class Normalize(ImageOnlyTransform):
         max_pixel_value: pixel value that maps to 1.0; None follows the dtype. Ignored by the
             per-image modes, whose result does not depend on it.
         normalization: "standard", "image", "image_per_channel", "min_max" or
-            "min_max_per_channel".
+            "min_max_per_channel" or "per_image_standardization".
         preset: name of a registered preset (see :func:`albu_norm.list_presets`); saved
             configs keep the name. A preset that records a max_pixel_value (e.g. one made from
             dataset statistics of 12-bit data) uses it unless max_pixel_value is given.
+        input_channel_order: "RGB" (Albumentations' convention, default) or "BGR": the order of
+            the images this transform receives. With a preset whose ``channel_order`` differs
+            (e.g. ``caffe``, ``detectron2``: BGR), the channels are reversed first, so the output
+            is in the order the model expects. mean/std given directly are in input order.
         stats: path of a statistics file written by ``albu-norm stats --out`` (JSON or YAML);
             its mean, std and max_pixel_value are used. Saved configs carry these numbers
             (as mean/std/max_pixel_value), not the path.
@@ -110,10 +116,16 @@ class Normalize(ImageOnlyTransform):
         std: Optional[ChannelValues] = None
         max_pixel_value: Optional[float] = None
         normalization: Literal[
-            "standard", "image", "image_per_channel", "min_max", "min_max_per_channel"
+            "standard",
+            "image",
+            "image_per_channel",
+            "min_max",
+            "min_max_per_channel",
+            "per_image_standardization",
         ] = "standard"
         preset: Optional[str] = None
         stats: Optional[str] = None
+        input_channel_order: Literal["RGB", "BGR"] = "RGB"
 
         _arrays_to_values = field_validator("mean", "std", mode="before")(_to_channel_values)
 
@@ -210,10 +222,16 @@ class Normalize(ImageOnlyTransform):
         std: ChannelValues | None = None,
         max_pixel_value: float | None = None,
         normalization: Literal[
-            "standard", "image", "image_per_channel", "min_max", "min_max_per_channel"
+            "standard",
+            "image",
+            "image_per_channel",
+            "min_max",
+            "min_max_per_channel",
+            "per_image_standardization",
         ] = "standard",
         preset: str | None = None,
         stats: str | None = None,
+        input_channel_order: Literal["RGB", "BGR"] = "RGB",
         p: float = 1.0,
     ) -> None:
         super().__init__(p=p)
@@ -223,6 +241,8 @@ class Normalize(ImageOnlyTransform):
         self.normalization = normalization
         self.preset = preset
         self.stats = stats
+        self.input_channel_order = input_channel_order
+        self._reverse_channels = False
         if stats is not None:
             record = load_stats(stats)
             self._mean: ChannelValues = tuple(record["mean"])
@@ -233,11 +253,20 @@ class Normalize(ImageOnlyTransform):
             self._mean = resolved.mean if mean is None else mean
             self._std = resolved.std if std is None else std
             default_max = resolved.max_pixel_value if mean is None else None
+            # A preset fixes the channel order its model expects; mean/std given directly are in
+            # the input's order.
+            self._reverse_channels = mean is None and resolved.channel_order != input_channel_order
         self._max_pixel_value = max_pixel_value if max_pixel_value is not None else default_max
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         if self.normalization == "standard":
-            return F.normalize(img, self._mean, self._std, self._max_pixel_value)
+            return F.normalize(
+                img,
+                self._mean,
+                self._std,
+                self._max_pixel_value,
+                reverse_channels=self._reverse_channels,
+            )
         return F.normalize_per_image(img, self.normalization)
 
     def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
@@ -249,10 +278,19 @@ class Normalize(ImageOnlyTransform):
             mean=self._mean,
             std=self._std,
             max_pixel_value=self._max_pixel_value,
+            reverse_channels=self._reverse_channels,
         )
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return ("mean", "std", "max_pixel_value", "normalization", "preset", "stats")
+        return (
+            "mean",
+            "std",
+            "max_pixel_value",
+            "normalization",
+            "preset",
+            "stats",
+            "input_channel_order",
+        )
 
     def get_transform_init_args(self) -> dict[str, Any]:
         args = {name: getattr(self, name) for name in self.get_transform_init_args_names()}

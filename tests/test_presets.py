@@ -23,7 +23,14 @@ GOLDEN = {
     "dinov2": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "convnext": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "eva": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
+    # published in 0-255 units, BGR: keras imagenet_utils (caffe), detectron2 defaults.py,
+    # mmdetection caffe configs; torchvision ssd.py (RGB, std 1/255)
+    "caffe": ((103.939 / 255, 116.779 / 255, 123.68 / 255), (1 / 255,) * 3),
+    "detectron2": ((103.530 / 255, 116.280 / 255, 123.675 / 255), (1 / 255,) * 3),
+    "mmdet_caffe": ((103.530 / 255, 116.280 / 255, 123.675 / 255), (1 / 255,) * 3),
+    "ssd_vgg": ((0.48235, 0.45882, 0.40784), (1 / 255,) * 3),
 }
+BGR = {"caffe", "detectron2", "mmdet_caffe"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
@@ -31,7 +38,7 @@ def test_builtin_constants_exact(name):
     preset = AN.get_preset(name)
     assert preset.mean == GOLDEN[name][0]
     assert preset.std == GOLDEN[name][1]
-    assert preset.channel_order == "RGB"
+    assert preset.channel_order == ("BGR" if name in BGR else "RGB")
     assert preset.name == name
     assert "/" in preset.source and len(preset.source) > 20  # repository/file named
 
@@ -44,7 +51,7 @@ def test_list_presets_has_the_builtins():
 def test_unknown_name_lists_close_matches():
     with pytest.raises(ValueError, match="Did you mean 'clip'"):
         AN.get_preset("clp")
-    with pytest.raises(ValueError, match="Known presets: clip"):
+    with pytest.raises(ValueError, match="Known presets: caffe, clip"):
         AN.get_preset("zzzz")
     with pytest.raises(TypeError):
         AN.get_preset(3)  # type: ignore[arg-type]

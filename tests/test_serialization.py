@@ -39,6 +39,7 @@ def test_dict_keeps_preset_name_and_p():
         "normalization": "standard",
         "preset": "clip",
         "stats": None,
+        "input_channel_order": "RGB",
     }
 
 

@@ -1,0 +1,123 @@
+"""Normalization families beyond fixed mean/std: TensorFlow's per-image standardization and
+caffe-style BGR mean subtraction, against the sources' own formulas and test cases."""
+
+from __future__ import annotations
+
+import math
+
+import albumentations as A
+import numpy as np
+import pytest
+
+import albu_norm as AN
+from albu_norm import functional as F
+
+from checks import check_transform
+
+
+def tf_per_image_whitening(x: np.ndarray) -> np.ndarray:
+    """TensorFlow's own test reference (tensorflow/python/ops/image_ops_test.py,
+    PerImageWhiteningTest._NumpyPerImageWhitening), written out here."""
+    num_pixels = np.prod(x.shape)
+    mean = np.mean(x)
+    stddev = max(np.std(x), 1.0 / math.sqrt(num_pixels))
+    y = x.astype(np.float32)
+    y -= mean
+    y /= stddev
+    return y
+
+
+MODE = "per_image_standardization"
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_tf_basic_arange(dtype):
+    """TF's testBasic: an arange image of shape [13, 9, 3] (uint8 wraps, as TF's does)."""
+    x = (np.arange(13 * 9 * 3) % (256 if dtype == np.uint8 else 10**6)).astype(dtype)
+    x = x.reshape(13, 9, 3)
+    out = AN.Normalize(normalization=MODE)(image=x)["image"]
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, tf_per_image_whitening(x), atol=1e-5)  # TF's: 1e-4
+
+
+def test_tf_uniform_image():
+    """TF's testUniformImage: 249 everywhere, [19, 19, 3]: no NaN (here: exact zeros)."""
+    out = F.normalize_per_image(np.full((19, 19, 3), 249, np.uint8), MODE)
+    assert np.all(out == 0)
+
+
+def test_tf_batch_whitening():
+    """TF's testBatchWhitening: [4, 24, 24, 3] uniform random in [0, 255), per image."""
+    batch = np.random.default_rng(0).uniform(0.0, 255.0, (4, 24, 24, 3))
+    out = A.Compose([AN.Normalize(normalization=MODE)])(images=batch)["images"]
+    for image_out, image in zip(out, batch):
+        np.testing.assert_allclose(image_out, tf_per_image_whitening(image), atol=1e-5)
+
+
+def test_tf_floor_decides_on_near_uniform_image():
+    img = np.zeros((19, 19, 3), np.float32)
+    img[4, 5, 1] = 0.5
+    floor = 1 / math.sqrt(img.size)
+    assert img.std() < floor  # the floor, not the std, divides
+    out = F.normalize_per_image(img, MODE)
+    np.testing.assert_allclose(out, tf_per_image_whitening(img), atol=1e-6)
+    assert abs(out[4, 5, 1] - (0.5 - img.mean()) / floor) < 1e-4
+    assert not np.isclose(out[4, 5, 1], F.normalize_per_image(img, "image")[4, 5, 1])
+
+
+def test_tf_uses_raw_uint8_values(astronaut):
+    """TF 2.x does not rescale uint8 to [0, 1] here: the floor acts on 0-255 values."""
+    as_uint8 = F.normalize_per_image(astronaut, MODE)
+    as_float = F.normalize_per_image(astronaut.astype(np.float32), MODE)
+    np.testing.assert_allclose(as_uint8, as_float, atol=1e-5)
+    check_transform(AN.Normalize(normalization=MODE), astronaut)
+
+
+# ---------------------------------------------------------------------- caffe / BGR
+
+
+def keras_caffe(rgb: np.ndarray) -> np.ndarray:
+    """keras imagenet_utils mode='caffe': RGB -> BGR, then subtract the BGR ImageNet mean."""
+    return rgb[..., ::-1].astype(np.float64) - np.array([103.939, 116.779, 123.68])
+
+
+def test_caffe_matches_keras_formula(photo):
+    out = AN.Normalize(preset="caffe")(image=photo)["image"]
+    expected = keras_caffe(photo).astype(np.float32)
+    assert np.all(np.abs(out - expected) <= np.spacing(np.abs(expected)))  # correctly rounded
+
+
+def test_caffe_with_bgr_input_is_not_reversed(photo):
+    bgr = np.ascontiguousarray(photo[..., ::-1])
+    out = AN.Normalize(preset="caffe", input_channel_order="BGR")(image=bgr)["image"]
+    np.testing.assert_allclose(out, keras_caffe(photo), atol=2e-5)
+
+
+def test_caffe_on_float_input(photo):
+    out = AN.Normalize(preset="detectron2")(image=(photo / 255.0).astype(np.float32))["image"]
+    expected = photo[..., ::-1].astype(np.float64) - np.array([103.530, 116.280, 123.675])
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+def test_ssd_vgg_subtracts_in_0_255_units(photo):
+    out = AN.Normalize(preset="ssd_vgg")(image=photo)["image"]
+    expected = photo.astype(np.float64) - 255 * np.array([0.48235, 0.45882, 0.40784])
+    np.testing.assert_allclose(out, expected, atol=2e-5)
+
+
+def test_bgr_preset_contract_batches_and_serialization(photo):
+    transform = AN.Normalize(preset="mmdet_caffe")
+    check_transform(transform, photo)
+    restored = A.from_dict(A.to_dict(AN.Normalize(preset="caffe", input_channel_order="BGR")))
+    assert restored.input_channel_order == "BGR"
+
+
+def test_bgr_preset_needs_three_channels():
+    with pytest.raises(ValueError, match="needs a 3-channel image"):
+        AN.Normalize(preset="caffe")(image=np.zeros((8, 8), np.uint8))
+
+
+def test_explicit_mean_is_in_input_order(photo):
+    mean = (0.1, 0.2, 0.3)
+    out = AN.Normalize(mean=mean, std=1.0, input_channel_order="BGR")(image=photo)["image"]
+    np.testing.assert_allclose(out, photo / 255.0 - np.array(mean), atol=1e-6)
