@@ -10,7 +10,8 @@ must ``import albu_norm`` first (or use :func:`albu_norm.load`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Optional, Union
 
 import numpy as np
@@ -18,6 +19,7 @@ from albumentations.core.transforms_interface import BaseTransformInitSchema, Im
 from pydantic import field_validator, model_validator
 
 from albu_norm import functional as F
+from albu_norm.model_configs import preset_from_model_config
 from albu_norm.presets import get_preset
 from albu_norm.stats import load_stats
 
@@ -257,6 +259,31 @@ class Normalize(ImageOnlyTransform):
             # the input's order.
             self._reverse_channels = mean is None and resolved.channel_order != input_channel_order
         self._max_pixel_value = max_pixel_value if max_pixel_value is not None else default_max
+
+    @classmethod
+    def from_model_config(
+        cls,
+        config: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        p: float = 1.0,
+    ) -> Normalize:
+        """The normalization a model was trained with, read from its own config.
+
+        Args:
+            config: a Hugging Face ``preprocessor_config.json``, a timm ``pretrained_cfg`` /
+                ``config.json``, an ``open_clip_config.json`` (path or dict); read locally,
+                no network, no heavy import. See :mod:`albu_norm.model_configs`.
+            p: probability of applying.
+        The configs describe RGB models; the transform expects RGB images (Albumentations'
+        convention).
+        Returns:
+            ``Normalize(mean=..., std=..., max_pixel_value=...)``: a saved pipeline carries the
+            numbers themselves.
+        Raises:
+            ValueError: the config holds no normalization, or invalid values.
+        """
+        preset, max_pixel_value = preset_from_model_config(config)
+        return cls(mean=preset.mean, std=preset.std, max_pixel_value=max_pixel_value, p=p)
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         if self.normalization == "standard":

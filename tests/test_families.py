@@ -3,6 +3,7 @@ caffe-style BGR mean subtraction, against the sources' own formulas and test cas
 
 from __future__ import annotations
 
+import json
 import math
 
 import albumentations as A
@@ -121,3 +122,73 @@ def test_explicit_mean_is_in_input_order(photo):
     mean = (0.1, 0.2, 0.3)
     out = AN.Normalize(mean=mean, std=1.0, input_channel_order="BGR")(image=photo)["image"]
     np.testing.assert_allclose(out, photo / 255.0 - np.array(mean), atol=1e-6)
+
+
+# ---------------------------------------------------------------------- model configs
+
+# Shapes of real configs: huggingface openai/clip-vit-base-patch32 preprocessor_config.json,
+# a timm pretrained_cfg, an open_clip_config.json (values typed from those files' formats).
+HF_CLIP = {
+    "crop_size": 224,
+    "do_center_crop": True,
+    "do_normalize": True,
+    "do_resize": True,
+    "feature_extractor_type": "CLIPFeatureExtractor",
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "resample": 3,
+    "size": 224,
+}
+
+
+def hf_reference(img: np.ndarray, config: dict) -> np.ndarray:
+    """What a Hugging Face image processor computes: rescale, then normalize."""
+    x = img.astype(np.float64)
+    if config.get("do_rescale", True):
+        x = x * config.get("rescale_factor", 1 / 255)
+    if config.get("do_normalize", True):
+        x = (x - np.array(config["image_mean"])) / np.array(config["image_std"])
+    return x
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        HF_CLIP,
+        {**HF_CLIP, "do_rescale": True, "rescale_factor": 0.00392156862745098},
+        {"image_mean": 0.5, "image_std": 0.5, "do_rescale": True, "rescale_factor": 1 / 127.5},
+        {
+            "image_mean": [123.675, 116.28, 103.53],
+            "image_std": [58.395, 57.12, 57.375],
+            "do_rescale": False,
+        },
+        {**HF_CLIP, "do_normalize": False},
+    ],
+)
+def test_hugging_face_processor_config(config, photo, tmp_path):
+    path = tmp_path / "preprocessor_config.json"
+    path.write_text(json.dumps(config))
+    for source in (config, path):
+        transform = AN.Normalize.from_model_config(source)
+        np.testing.assert_allclose(
+            transform(image=photo)["image"], hf_reference(photo, config), rtol=1e-5, atol=1e-5
+        )
+
+
+def test_timm_and_open_clip_configs(photo):
+    timm_cfg = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "crop_pct": 0.9}
+    hub_cfg = {"architecture": "vit_base_patch16_224", "pretrained_cfg": timm_cfg}
+    clip_cfg = {
+        "model_cfg": {"embed_dim": 512},
+        "preprocess_cfg": {"mean": HF_CLIP["image_mean"], "std": HF_CLIP["image_std"]},
+    }
+    for config, preset in ((timm_cfg, "inception"), (hub_cfg, "inception"), (clip_cfg, "clip")):
+        out = AN.Normalize.from_model_config(config)(image=photo)["image"]
+        np.testing.assert_array_equal(out, AN.Normalize(preset=preset)(image=photo)["image"])
+
+
+def test_model_config_without_normalization():
+    with pytest.raises(ValueError, match="no normalization found"):
+        AN.Normalize.from_model_config({"architecture": "resnet50"})
+    with pytest.raises(ValueError, match="std"):
+        AN.Normalize.from_model_config({"mean": [0.5], "std": [0.0]})
