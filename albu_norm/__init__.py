@@ -2,7 +2,8 @@
 
 Public API:
 
-* :class:`Normalize`: the transform (a superset of ``albumentations.Normalize``);
+* :class:`Normalize`: the transform (a superset of ``albumentations.Normalize``), and
+  :class:`Denormalize`, its inverse, to look at what the network sees;
 * :func:`list_presets`, :func:`get_preset`, :func:`register_preset`,
   :func:`unregister_preset`, :class:`Preset`: the preset registry;
 * :func:`load`: load a pipeline saved with ``A.save`` (registers albu_norm's classes first);
@@ -26,14 +27,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 try:
     # Importing the transforms registers them with Albumentations' serialization registry.
-    from albu_norm.transforms import Normalize
+    from albu_norm.transforms import Denormalize, Normalize
 except ModuleNotFoundError as _error:  # pragma: no cover - depends on the environment
     if _error.name != "albumentations":
         raise
     _ALBUMENTATIONS_MISSING = _error
 
     def __getattr__(name: str) -> Any:
-        if name in {"Normalize", "load"}:
+        if name in {"Normalize", "Denormalize", "load"}:
             raise ImportError(
                 f"albu_norm.{name} needs Albumentations, which is not installed. Install "
                 "`pip install 'albu_norm[albumentations]'` (or AlbumentationsX, "
@@ -44,6 +45,7 @@ except ModuleNotFoundError as _error:  # pragma: no cover - depends on the envir
 
 
 __all__ = [
+    "Denormalize",
     "Normalize",
     "Preset",
     "__version__",

@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -49,9 +49,11 @@ __all__ = [
     "PER_IMAGE_NORMALIZATIONS",
     "SUPPORTED_DTYPES",
     "default_max_pixel_value",
+    "denormalize",
     "normalize",
     "normalize_images",
     "normalize_per_image",
+    "per_image_statistics",
 ]
 
 Values = Union[float, Sequence[float]]
@@ -628,3 +630,106 @@ def normalize_images(
     for index in range(len(batch)):
         _normalize_per_image(batch[index], normalization, out[index])
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The inverse
+# --------------------------------------------------------------------------------------------
+
+_LAYOUTS = ("HWC", "CHW", "NHWC", "NCHW")
+
+
+def per_image_statistics(img: np.ndarray, normalization: PerImageMode) -> dict[str, Any]:
+    """The statistics a per-image mode uses on ``img``, in the form :func:`denormalize` takes.
+
+    ``normalize_per_image(img, mode)`` equals ``(img - mean) / std`` with the returned values
+    (``std`` is the spread: std, max - min, or TensorFlow's floored std; 0 for a uniform image,
+    whose output is 0 and maps back to ``mean``).
+
+    Returns:
+        ``{"mean": (C floats), "std": (C floats), "max_pixel_value": 1.0}``, in the image's
+        own units.
+    Raises:
+        as :func:`normalize_per_image`.
+    """
+    if normalization not in PER_IMAGE_NORMALIZATIONS:
+        raise ValueError(
+            f"normalization must be one of {PER_IMAGE_NORMALIZATIONS}, got {normalization!r}."
+        )
+    center, scale = _per_image_center_scale(check_image(img), normalization)
+    spread = tuple(0.0 if v == 0 else 1.0 / v for v in scale.tolist())
+    return {"mean": tuple(center.tolist()), "std": spread, "max_pixel_value": 1.0}
+
+
+def denormalize(
+    values: Any,
+    mean: Values,
+    std: Values,
+    max_pixel_value: float = 255.0,
+    *,
+    layout: str = "HWC",
+    reverse_channels: bool = False,
+    dtype: Any = np.uint8,
+) -> np.ndarray:
+    """Map normalized values back to a viewable image: the inverse of :func:`normalize`.
+
+    Formula, per channel c: ``img = round((values * std[c] + mean[c]) * max_pixel_value)``,
+    clipped to the output dtype's range. For uint8 images normalized with fixed statistics the
+    round trip is lossless. For per-image modes pass :func:`per_image_statistics` of the image
+    that was normalized.
+
+    Args:
+        values: normalized array; numpy, or a torch tensor (moved to the CPU; torch is never
+            imported by albu_norm). Layout per ``layout``.
+        mean, std: the statistics the forward pass used (0-1 scale of max_pixel_value); std
+            may be 0 (a uniform image).
+        max_pixel_value: the pixel value of 1.0 (255 for uint8 images).
+        layout: "HWC" (default), "CHW", "NHWC" or "NCHW"; the output is HWC / NHWC.
+        reverse_channels: reverse the channel order after the inverse (BGR output of a caffe
+            preset back to RGB).
+        dtype: output dtype, uint8 (default) or uint16.
+    Returns:
+        a new array of ``dtype``, channels last.
+    Raises:
+        TypeError: values is neither a numpy array nor a torch tensor; unsupported dtype.
+        ValueError: unknown layout; mean/std length fits neither 1 nor C; non-finite values.
+    Example:
+        >>> import numpy as np
+        >>> img = np.array([[[0, 128, 255]]], dtype=np.uint8)
+        >>> mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+        >>> denormalize(normalize(img, mean, std), mean, std)
+        array([[[  0, 128, 255]]], dtype=uint8)
+    """
+    array = _to_numpy(values)
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout must be one of {_LAYOUTS}, got {layout!r}.")
+    if array.ndim != len(layout):
+        raise ValueError(
+            f"values has shape {array.shape} but layout {layout!r} needs {len(layout)} dimensions."
+        )
+    if layout in ("CHW", "NCHW"):
+        array = np.moveaxis(array, -3, -1)
+    out_dtype = np.dtype(dtype)
+    if out_dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
+        raise TypeError(f"dtype must be uint8 or uint16, got {out_dtype}.")
+    channels = array.shape[-1]
+    mean_key, std_key = _as_key(mean), _as_key(std)
+    for name, key in (("mean", mean_key), ("std", std_key)):
+        if len(key) not in (1, channels):
+            _raise_channel_mismatch(name, len(key), channels, array.shape)
+    restored = (array.astype(np.float64) * np.array(std_key) + np.array(mean_key)) * float(
+        max_pixel_value
+    )
+    if not np.all(np.isfinite(restored)):
+        raise ValueError("values or statistics hold NaN/Inf: nothing viewable to restore.")
+    limit = np.iinfo(out_dtype).max
+    image = np.clip(np.rint(restored), 0, limit).astype(out_dtype)
+    return np.ascontiguousarray(image[..., ::-1]) if reverse_channels else image
+
+
+def _to_numpy(values: Any) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values
+    if type(values).__module__.split(".")[0] == "torch":  # without importing torch
+        return values.detach().cpu().numpy()
+    raise TypeError(f"values must be a numpy array or a torch tensor, got {type(values).__name__}.")

@@ -23,7 +23,7 @@ from albu_norm.model_configs import preset_from_model_config
 from albu_norm.presets import get_preset
 from albu_norm.stats import load_stats
 
-__all__ = ["Normalize"]
+__all__ = ["Denormalize", "Normalize"]
 
 ChannelValues = Union[float, tuple[float, ...]]
 
@@ -329,3 +329,73 @@ class Normalize(ImageOnlyTransform):
             )
         # Lists, not tuples: YAML's safe dumper cannot write tuples.
         return {name: list(v) if isinstance(v, tuple) else v for name, v in args.items()}
+
+
+class Denormalize(Normalize):
+    """Map normalized values back to a viewable uint8 image: the inverse of fixed-statistics
+    :class:`Normalize`, to look at what the network sees.
+
+    Formula, per channel c: ``img = round((values * std[c] + mean[c]) * max_pixel_value)``,
+    clipped to [0, 255] (see :func:`albu_norm.functional.denormalize`). Takes the same
+    statistics arguments as :class:`Normalize` (a preset, mean/std, or a stats file); with a
+    preset of the other channel order (e.g. ``caffe``) the BGR values are turned back to the
+    input order. The round trip of a uint8 image is lossless. For per-image modes use
+    :func:`albu_norm.functional.per_image_statistics` on the normalized image with
+    :func:`albu_norm.functional.denormalize`.
+
+    Args:
+        mean, std, max_pixel_value, preset, stats, input_channel_order, p: as in
+            :class:`Normalize`; ``max_pixel_value=None`` means 255 (uint8 output).
+
+    Targets:
+        image, images
+
+    Image types:
+        float32 (normalized values), shape (H, W) or (H, W, C). Output uint8.
+
+    Example:
+        >>> import numpy as np
+        >>> img = np.array([[[0, 128, 255]]], dtype=np.uint8)
+        >>> values = Normalize(preset="caffe")(image=img)["image"]
+        >>> Denormalize(preset="caffe")(image=values)["image"]
+        array([[[  0, 128, 255]]], dtype=uint8)
+    """
+
+    def __init__(
+        self,
+        mean: ChannelValues | None = None,
+        std: ChannelValues | None = None,
+        max_pixel_value: float | None = None,
+        preset: str | None = None,
+        stats: str | None = None,
+        input_channel_order: Literal["RGB", "BGR"] = "RGB",
+        p: float = 1.0,
+    ) -> None:
+        super().__init__(
+            mean=mean,
+            std=std,
+            max_pixel_value=max_pixel_value,
+            normalization="standard",
+            preset=preset,
+            stats=stats,
+            input_channel_order=input_channel_order,
+            p=p,
+        )
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        values = img[..., None] if img.ndim == 2 else img
+        restored = F.denormalize(
+            values,
+            self._mean,
+            self._std,
+            255.0 if self._max_pixel_value is None else self._max_pixel_value,
+            reverse_channels=self._reverse_channels,
+        )
+        return restored[..., 0] if img.ndim == 2 else restored
+
+    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
+        return np.stack([self.apply(img) for img in images])
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        names = super().get_transform_init_args_names()
+        return tuple(name for name in names if name != "normalization")

@@ -192,3 +192,67 @@ def test_model_config_without_normalization():
         AN.Normalize.from_model_config({"architecture": "resnet50"})
     with pytest.raises(ValueError, match="std"):
         AN.Normalize.from_model_config({"mean": [0.5], "std": [0.0]})
+
+
+# ---------------------------------------------------------------------- the inverse
+
+
+@pytest.mark.parametrize("preset", AN.list_presets())
+def test_round_trip_of_uint8_is_lossless(preset, photo):
+    values = AN.Normalize(preset=preset)(image=photo)["image"]
+    back = AN.Denormalize(preset=preset)(image=values)["image"]
+    assert back.dtype == np.uint8
+    np.testing.assert_array_equal(back, photo)
+
+
+@pytest.mark.parametrize(
+    "mode",
+    ["image", "image_per_channel", "min_max", "min_max_per_channel", "per_image_standardization"],
+)
+def test_round_trip_of_per_image_modes(mode, photo):
+    crop = photo[50:250, 100:300]
+    values = F.normalize_per_image(crop, mode)
+    statistics = F.per_image_statistics(crop, mode)
+    np.testing.assert_array_equal(F.denormalize(values, **statistics), crop)
+    uniform = np.full((6, 6, 3), 77, np.uint8)
+    back = F.denormalize(
+        F.normalize_per_image(uniform, mode), **F.per_image_statistics(uniform, mode)
+    )
+    np.testing.assert_array_equal(back, uniform)
+
+
+def test_denormalize_layouts_and_batches(photo):
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    values = F.normalize(photo, mean, std)
+    chw = np.ascontiguousarray(values.transpose(2, 0, 1))
+    np.testing.assert_array_equal(F.denormalize(chw, mean, std, layout="CHW"), photo)
+    batch = np.stack([chw, chw])
+    np.testing.assert_array_equal(F.denormalize(batch, mean, std, layout="NCHW")[1], photo)
+    out = A.Compose([AN.Denormalize()])(images=np.stack([values, values]))["images"]
+    np.testing.assert_array_equal(out[0], photo)
+    gray = photo[..., 0]
+    np.testing.assert_array_equal(
+        AN.Denormalize(mean=0.5, std=0.25)(image=F.normalize(gray, 0.5, 0.25))["image"], gray
+    )
+
+
+def test_denormalize_torch_tensor_if_available(photo):
+    torch = pytest.importorskip("torch")
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    tensor = torch.from_numpy(
+        np.ascontiguousarray(F.normalize(photo, mean, std).transpose(2, 0, 1))
+    )
+    np.testing.assert_array_equal(F.denormalize(tensor, mean, std, layout="CHW"), photo)
+
+
+def test_denormalize_errors():
+    with pytest.raises(ValueError, match="layout"):
+        F.denormalize(np.zeros((2, 2, 3), np.float32), 0.5, 0.5, layout="HCW")
+    with pytest.raises(ValueError, match="needs 4 dimensions"):
+        F.denormalize(np.zeros((2, 2, 3), np.float32), 0.5, 0.5, layout="NCHW")
+    with pytest.raises(TypeError, match="numpy array or a torch tensor"):
+        F.denormalize([[0.0]], 0.5, 0.5)
+    with pytest.raises(ValueError, match="mean has 2 values"):
+        F.denormalize(np.zeros((2, 2, 3), np.float32), (0.1, 0.2), 0.5)
+    with pytest.raises(ValueError, match="NaN"):
+        F.denormalize(np.full((2, 2, 1), np.nan, np.float32), 0.5, 0.5)
