@@ -27,14 +27,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 try:
     # Importing the transforms registers them with Albumentations' serialization registry.
-    from albu_norm.transforms import Denormalize, Normalize
+    from albu_norm.transforms import Denormalize, Normalize, RobustNormalize
 except ModuleNotFoundError as _error:  # pragma: no cover - depends on the environment
     if _error.name != "albumentations":
         raise
     _ALBUMENTATIONS_MISSING = _error
 
     def __getattr__(name: str) -> Any:
-        if name in {"Normalize", "Denormalize", "load"}:
+        if name in {"Normalize", "Denormalize", "RobustNormalize", "load"}:
             raise ImportError(
                 f"albu_norm.{name} needs Albumentations, which is not installed. Install "
                 "`pip install 'albu_norm[albumentations]'` (or AlbumentationsX, "
@@ -48,6 +48,7 @@ __all__ = [
     "Denormalize",
     "Normalize",
     "Preset",
+    "RobustNormalize",
     "__version__",
     "functional",
     "get_preset",

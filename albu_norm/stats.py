@@ -30,6 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from albu_norm._histogram import HISTOGRAM_BINS, histogram, histogram_percentile
 from albu_norm.functional import check_image, default_max_pixel_value, num_channels
 from albu_norm.presets import Preset, register_preset
 
@@ -47,8 +48,6 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-_HIST_BINS = {np.dtype(np.uint8): 256, np.dtype(np.uint16): 65536}
-_CALCHIST_MAX_PIXELS = 2**24  # calcHist counts in float32: exact below 2**24 per bin
 
 
 class RunningStats:
@@ -90,7 +89,7 @@ class RunningStats:
         self._start_or_check(img.dtype, num_channels(img))
         view = img.reshape(img.shape[0], img.shape[1], self.channels)
         if self.histogram is not None:
-            self.histogram += _histogram(view, self.histogram.shape[1])
+            self.histogram += histogram(view, self.histogram.shape[1])
         else:
             self._update_float(view)
         if self.per_pixel:
@@ -102,7 +101,7 @@ class RunningStats:
     def _start_or_check(self, dtype: np.dtype, channels: int) -> None:
         if self.dtype is None:
             self.dtype, self.channels = np.dtype(dtype), channels
-            bins = _HIST_BINS.get(self.dtype)
+            bins = HISTOGRAM_BINS.get(self.dtype)
             if bins is not None:
                 self.histogram = np.zeros((channels, bins), dtype=np.int64)
             else:
@@ -217,7 +216,7 @@ class RunningStats:
         scale = default_max_pixel_value(self.dtype) if max_pixel_value is None else max_pixel_value
         if self.histogram is not None:
             mean, std, low, high = _histogram_moments(self.histogram, self.pixels)
-            quantiles = {float(q): _histogram_percentile(self.histogram, q) for q in percentiles}
+            quantiles = {float(q): histogram_percentile(self.histogram, q) for q in percentiles}
         else:
             assert self.sum is not None and self.m2 is not None
             mean = self.sum / self.pixels
@@ -275,18 +274,6 @@ def _dense(packed: tuple[tuple[int, ...], np.ndarray, np.ndarray]) -> np.ndarray
     return histogram.reshape(shape)
 
 
-def _histogram(view: np.ndarray, bins: int) -> np.ndarray:
-    """Exact per-channel histogram (C, bins) of an (H, W, C) integer image."""
-    height, width, channels = view.shape
-    if height * width < _CALCHIST_MAX_PIXELS:
-        counts = [
-            cv2.calcHist([view], [c], None, [bins], [0, bins]).ravel() for c in range(channels)
-        ]
-        return np.rint(np.array(counts)).astype(np.int64)
-    flat = view.reshape(-1, channels)
-    return np.stack([np.bincount(flat[:, c], minlength=bins) for c in range(channels)])
-
-
 def _histogram_moments(
     histogram: np.ndarray, count: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -304,22 +291,6 @@ def _histogram_moments(
         lows.append(float(occupied[0]))
         highs.append(float(occupied[-1]))
     return np.array(means), np.array(stds), np.array(lows), np.array(highs)
-
-
-def _histogram_percentile(histogram: np.ndarray, q: float) -> np.ndarray:
-    """np.percentile(values, q) (method 'linear') of every channel, from its histogram."""
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentiles must be in [0, 100], got {q}.")
-    values = []
-    for counts in histogram:
-        cumulative = np.cumsum(counts)
-        position = q / 100 * (cumulative[-1] - 1)
-        below = math.floor(position)
-        fraction = position - below
-        low = int(np.searchsorted(cumulative, below, side="right"))
-        high = int(np.searchsorted(cumulative, min(below + 1, cumulative[-1] - 1), side="right"))
-        values.append(low + fraction * (high - low))
-    return np.array(values)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from pydantic import field_validator, model_validator
 from albu_norm import functional as F
 from albu_norm.model_configs import preset_from_model_config
 from albu_norm.presets import get_preset
+from albu_norm.robust import normalize_clipped, normalize_robust
 from albu_norm.stats import load_stats
 
-__all__ = ["Denormalize", "Normalize"]
+__all__ = ["Denormalize", "Normalize", "RobustNormalize"]
 
 ChannelValues = Union[float, tuple[float, ...]]
 
@@ -399,3 +400,149 @@ class Denormalize(Normalize):
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         names = super().get_transform_init_args_names()
         return tuple(name for name in names if name != "normalization")
+
+
+class RobustNormalize(ImageOnlyTransform):
+    """Robust normalization: percentile clipping then z-score or [0, 1], median/IQR scaling, or
+    a dataset's clip range with its mean/std (nnU-Net's CT scheme).
+
+    Formulas (per image, over all channels or per channel; see :mod:`albu_norm.robust`):
+
+    * ``"percentile_zscore"``: ``y = clip(img, P_low, P_high)``; ``(y - mean(y)) / std(y)``;
+    * ``"percentile_min_max"``: ``(clip(img, P_low, P_high) - P_low) / (P_high - P_low)``;
+    * ``"median_iqr"``: ``(img - median) / (P_75 - P_25)``;
+    * ``"dataset_clip_zscore"``: ``(clip(img, *clip_range) - mean) / std`` with dataset values in
+      raw units (use :meth:`from_stats` to take them from ``albu-norm stats`` output).
+
+    Percentiles are exact for uint8/uint16 images (histograms) and follow numpy's "linear"
+    definition. A uniform image or channel gives exact zeros.
+
+    Args:
+        method: one of the four above (default "percentile_zscore").
+        percentiles: (low, high) in [0, 100]; default (0.5, 99.5), (25, 75) for median_iqr.
+        per_channel: per-channel statistics (default: over all channels).
+        clip_range: (low, high), raw units; dataset_clip_zscore only.
+        mean, std: raw units, one value or one per channel; dataset_clip_zscore only.
+        p: probability of applying.
+
+    Targets:
+        image, images (per-image statistics)
+
+    Image types:
+        uint8, uint16, float32, float64; (H, W) or (H, W, C). Output float32.
+
+    Raises:
+        ValueError: inconsistent parameters (at construction, naming the field); NaN/Inf in a
+            per-image method; bad images as :class:`Normalize`.
+
+    References:
+        Isensee et al., nnU-Net (Nature Methods 2021); MIC-DKFZ/nnUNet
+        ``documentation/explanation_normalization.md``. scikit-learn ``RobustScaler``.
+    """
+
+    class InitSchema(BaseTransformInitSchema):
+        method: Literal[
+            "percentile_zscore", "percentile_min_max", "median_iqr", "dataset_clip_zscore"
+        ] = "percentile_zscore"
+        percentiles: Optional[tuple[float, float]] = None
+        per_channel: bool = False
+        clip_range: Optional[tuple[float, float]] = None
+        mean: Optional[ChannelValues] = None
+        std: Optional[ChannelValues] = None
+
+        _arrays_to_values = field_validator("mean", "std", mode="before")(_to_channel_values)
+
+        @model_validator(mode="after")
+        def _consistent(self) -> RobustNormalize.InitSchema:
+            dataset = self.method == "dataset_clip_zscore"
+            given = [n for n in ("clip_range", "mean", "std") if getattr(self, n) is not None]
+            if dataset and len(given) != 3:
+                raise ValueError(
+                    "method='dataset_clip_zscore' needs clip_range, mean and std (raw units); "
+                    f"got only {given or 'none'}. RobustNormalize.from_stats(path) fills them."
+                )
+            if not dataset and given:
+                raise ValueError(
+                    f"{', '.join(given)} only apply to method='dataset_clip_zscore'; "
+                    f"method={self.method!r} computes its statistics from each image."
+                )
+            if self.percentiles is not None:
+                low, high = self.percentiles
+                if not 0 <= low < high <= 100:
+                    raise ValueError(
+                        f"percentiles must be (low, high) with 0 <= low < high <= 100, got "
+                        f"{self.percentiles}."
+                    )
+                if dataset:
+                    raise ValueError("percentiles do not apply to dataset_clip_zscore.")
+            if self.clip_range is not None and not self.clip_range[0] < self.clip_range[1]:
+                raise ValueError(f"clip_range must have low < high, got {self.clip_range}.")
+            if self.std is not None:
+                values = self.std if isinstance(self.std, tuple) else (self.std,)
+                if not all(math.isfinite(v) and v > 0 for v in values):
+                    raise ValueError(f"std must be finite numbers > 0, got {self.std!r}.")
+            return self
+
+    def __init__(
+        self,
+        method: Literal[
+            "percentile_zscore", "percentile_min_max", "median_iqr", "dataset_clip_zscore"
+        ] = "percentile_zscore",
+        percentiles: tuple[float, float] | None = None,
+        per_channel: bool = False,
+        clip_range: tuple[float, float] | None = None,
+        mean: ChannelValues | None = None,
+        std: ChannelValues | None = None,
+        p: float = 1.0,
+    ) -> None:
+        super().__init__(p=p)
+        self.method = method
+        self.percentiles = percentiles
+        self.per_channel = per_channel
+        self.clip_range = clip_range
+        self.mean = mean
+        self.std = std
+
+    @classmethod
+    def from_stats(
+        cls, path: str | os.PathLike[str], percentiles: tuple[float, float] = (0.5, 99.5)
+    ) -> RobustNormalize:
+        """dataset_clip_zscore with the clip range, mean and std of an ``albu-norm stats`` file.
+
+        The file must hold the two percentiles (``--percentiles``, default 0.5 and 99.5). Unlike
+        nnU-Net, the statistics are over all pixels (not a foreground mask) and the mean/std are
+        of the unclipped values.
+        """
+        record = load_stats(path)
+        table = record.get("percentiles_raw", {})
+        keys = {float(k): v for k, v in table.items()}
+        missing = [q for q in percentiles if float(q) not in keys]
+        if missing:
+            raise ValueError(
+                f"{path} has no percentiles {missing} (it has {sorted(keys)}); run "
+                f"`albu-norm stats ... --percentiles {' '.join(str(q) for q in percentiles)}`."
+            )
+        low = min(keys[float(percentiles[0])])
+        high = max(keys[float(percentiles[1])])
+        return cls(
+            method="dataset_clip_zscore",
+            clip_range=(low, high),
+            mean=tuple(record["mean_raw"]),
+            std=tuple(record["std_raw"]),
+        )
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        if self.method == "dataset_clip_zscore":
+            assert self.clip_range is not None and self.mean is not None and self.std is not None
+            return normalize_clipped(img, self.clip_range, self.mean, self.std)
+        return normalize_robust(img, self.method, self.percentiles, self.per_channel)
+
+    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
+        return np.stack([self.apply(img) for img in images])
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("method", "percentiles", "per_channel", "clip_range", "mean", "std")
+
+    def get_transform_init_args(self) -> dict[str, Any]:
+        args = {name: getattr(self, name) for name in self.get_transform_init_args_names()}
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in args.items()}
