@@ -27,14 +27,27 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 try:
     # Importing the transforms registers them with Albumentations' serialization registry.
-    from albu_norm.transforms import Denormalize, Normalize, RobustNormalize
+    from albu_norm.transforms import (
+        Denormalize,
+        LocalContrastNormalize,
+        Normalize,
+        PerPixelNormalize,
+        RobustNormalize,
+    )
 except ModuleNotFoundError as _error:  # pragma: no cover - depends on the environment
     if _error.name != "albumentations":
         raise
     _ALBUMENTATIONS_MISSING = _error
 
     def __getattr__(name: str) -> Any:
-        if name in {"Normalize", "Denormalize", "RobustNormalize", "load"}:
+        if name in {
+            "Normalize",
+            "Denormalize",
+            "RobustNormalize",
+            "PerPixelNormalize",
+            "LocalContrastNormalize",
+            "load",
+        }:
             raise ImportError(
                 f"albu_norm.{name} needs Albumentations, which is not installed. Install "
                 "`pip install 'albu_norm[albumentations]'` (or AlbumentationsX, "
@@ -46,7 +59,9 @@ except ModuleNotFoundError as _error:  # pragma: no cover - depends on the envir
 
 __all__ = [
     "Denormalize",
+    "LocalContrastNormalize",
     "Normalize",
+    "PerPixelNormalize",
     "Preset",
     "RobustNormalize",
     "__version__",

@@ -144,6 +144,8 @@ class RunningStats:
         if self.pixel_mean is None:
             self.pixel_mean = np.zeros(view.shape)
             self.pixel_m2 = np.zeros(view.shape)
+            self.pixel_min = np.full(view.shape, np.inf)
+            self.pixel_max = np.full(view.shape, -np.inf)
         elif self.pixel_mean.shape != view.shape:
             raise ValueError(
                 f"per_pixel=True needs images of one shape: got {view.shape} after "
@@ -154,6 +156,8 @@ class RunningStats:
         delta = view - self.pixel_mean
         self.pixel_mean += delta / k
         self.pixel_m2 += delta * (view - self.pixel_mean)
+        np.minimum(self.pixel_min, view, out=self.pixel_min)
+        np.maximum(self.pixel_max, view, out=self.pixel_max)
 
     # ------------------------------------------------------------------ merging
 
@@ -185,6 +189,7 @@ class RunningStats:
     def _merge_per_pixel(self, other: RunningStats) -> None:
         if self.pixel_mean is None:
             self.pixel_mean, self.pixel_m2 = other.pixel_mean.copy(), other.pixel_m2.copy()
+            self.pixel_min, self.pixel_max = other.pixel_min.copy(), other.pixel_max.copy()
             return
         if self.pixel_mean.shape != other.pixel_mean.shape:
             raise ValueError(
@@ -195,6 +200,8 @@ class RunningStats:
         delta = other.pixel_mean - self.pixel_mean
         self.pixel_mean = self.pixel_mean + delta * (n_b / (n_a + n_b))
         self.pixel_m2 = self.pixel_m2 + other.pixel_m2 + delta * delta * (n_a * n_b / (n_a + n_b))
+        self.pixel_min = np.minimum(self.pixel_min, other.pixel_min)
+        self.pixel_max = np.maximum(self.pixel_max, other.pixel_max)
 
     # ------------------------------------------------------------------ results
 
@@ -223,10 +230,11 @@ class RunningStats:
             std = np.sqrt(np.maximum(self.m2 / self.pixels, 0.0))
             low, high = self.minimum, self.maximum
             quantiles = {}
-        pixel_mean = pixel_std = None
+        pixel_mean = pixel_std = pixel_range = None
         if self.pixel_mean is not None and self.pixel_m2 is not None:
             pixel_mean = self.pixel_mean
             pixel_std = np.sqrt(np.maximum(self.pixel_m2 / self.images, 0.0))
+            pixel_range = self.pixel_max - self.pixel_min
         return StatsResult(
             dtype=str(self.dtype),
             images=self.images,
@@ -239,6 +247,7 @@ class RunningStats:
             percentiles_raw={q: tuple(float(v) for v in values) for q, values in quantiles.items()},
             pixel_mean=pixel_mean,
             pixel_std=pixel_std,
+            pixel_range=pixel_range,
         )
 
     # ------------------------------------------------------------------ pickling (for workers)
@@ -313,6 +322,7 @@ class StatsResult:
     percentiles_raw: dict[float, tuple[float, ...]] = field(default_factory=dict)
     pixel_mean: np.ndarray | None = field(default=None, repr=False, compare=False)
     pixel_std: np.ndarray | None = field(default=None, repr=False, compare=False)
+    pixel_range: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def mean(self) -> tuple[float, ...]:
@@ -321,6 +331,29 @@ class StatsResult:
     @property
     def std(self) -> tuple[float, ...]:
         return tuple(v / self.max_pixel_value for v in self.std_raw)
+
+    def save_pixel_statistics(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write the per-pixel images as ``mean_image.npy``, ``std_image.npy`` and
+        ``range_image.npy`` (max - min) in ``folder``, for :class:`albu_norm.PerPixelNormalize`.
+
+        Raises:
+            ValueError: the statistics were computed without ``per_pixel=True``.
+        """
+        if self.pixel_mean is None or self.pixel_std is None or self.pixel_range is None:
+            raise ValueError(
+                "no per-pixel statistics: accumulate with RunningStats(per_pixel=True)."
+            )
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for name, image in (
+            ("mean_image", self.pixel_mean),
+            ("std_image", self.pixel_std),
+            ("range_image", self.pixel_range),
+        ):
+            paths[name] = target / f"{name}.npy"
+            np.save(paths[name], image.astype(np.float32), allow_pickle=False)
+        return paths
 
     def to_dict(self) -> dict[str, Any]:
         """JSON/YAML-safe record (per-pixel images are not included)."""

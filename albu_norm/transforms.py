@@ -22,9 +22,20 @@ from albu_norm import functional as F
 from albu_norm.model_configs import preset_from_model_config
 from albu_norm.presets import get_preset
 from albu_norm.robust import normalize_clipped, normalize_robust
+from albu_norm.spatial import (
+    check_statistics_image,
+    local_contrast_normalize,
+    normalize_per_pixel,
+)
 from albu_norm.stats import load_stats
 
-__all__ = ["Denormalize", "Normalize", "RobustNormalize"]
+__all__ = [
+    "Denormalize",
+    "LocalContrastNormalize",
+    "Normalize",
+    "PerPixelNormalize",
+    "RobustNormalize",
+]
 
 ChannelValues = Union[float, tuple[float, ...]]
 
@@ -546,3 +557,147 @@ class RobustNormalize(ImageOnlyTransform):
     def get_transform_init_args(self) -> dict[str, Any]:
         args = {name: getattr(self, name) for name in self.get_transform_init_args_names()}
         return {name: list(v) if isinstance(v, tuple) else v for name, v in args.items()}
+
+
+def _load_npy(path: str, name: str) -> np.ndarray:
+    """Load a statistics image saved with np.save, never unpickling (allow_pickle=False)."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot load {name} from {path!r}: {error}") from None
+    return check_statistics_image(array, name)
+
+
+class PerPixelNormalize(ImageOnlyTransform):
+    """Per-pixel normalization with a mean image and a std or dynamic-range image (Caffe's mean
+    image): ``(img - mean_image) / scale_image``, or ``img - mean_image`` without a scale.
+
+    The statistics images are ``.npy`` files (loaded with ``allow_pickle=False``) of the input's
+    shape, in its raw units; make them with ``RunningStats(per_pixel=True)`` and
+    ``StatsResult.save_pixel_statistics`` (mean_image.npy, std_image.npy, range_image.npy). The
+    saved config stores the paths. Put this transform **before** any crop or resize: Caffe
+    crops the mean image at the same offset as the data, which an Albumentations pipeline
+    cannot do after a random crop. ``resize_statistics=True`` resizes the statistics to each
+    input instead (bilinear, an approximation); a shape mismatch is otherwise an error.
+
+    Args:
+        mean_image: path of the mean image (.npy).
+        scale_image: path of the std image or of the max - min image (.npy), or None.
+        resize_statistics: resize the statistics to inputs of another size (default False).
+        p: probability of applying.
+
+    Targets:
+        image, images
+
+    Image types:
+        uint8, uint16, float32, float64, same shape as the statistics. Output float32.
+
+    Raises:
+        ValueError: unreadable files or pickled content (at construction, naming the field);
+            shape mismatch when applied.
+
+    References:
+        Jia et al., Caffe (2014): ``transform_param { mean_file }``; "mean image" normalization.
+    """
+
+    class InitSchema(BaseTransformInitSchema):
+        mean_image: str
+        scale_image: Optional[str] = None
+        resize_statistics: bool = False
+
+        @field_validator("mean_image", "scale_image", mode="before")
+        @classmethod
+        def _loadable(cls, value: Any, info: Any) -> Optional[str]:
+            if value is None:
+                return None
+            _load_npy(str(value), info.field_name)
+            return str(value)
+
+    def __init__(
+        self,
+        mean_image: str,
+        scale_image: str | None = None,
+        resize_statistics: bool = False,
+        p: float = 1.0,
+    ) -> None:
+        super().__init__(p=p)
+        self.mean_image = mean_image
+        self.scale_image = scale_image
+        self.resize_statistics = resize_statistics
+        self._mean = _load_npy(mean_image, "mean_image")
+        self._scale = None if scale_image is None else _load_npy(scale_image, "scale_image")
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        return normalize_per_pixel(img, self._mean, self._scale, resize=self.resize_statistics)
+
+    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
+        return np.stack([self.apply(img) for img in images])
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("mean_image", "scale_image", "resize_statistics")
+
+
+class LocalContrastNormalize(ImageOnlyTransform):
+    """Local contrast normalization (Jarrett et al. 2009): subtract the Gaussian-weighted local
+    mean across channels, divide by the local std, floored at ``c``.
+
+    Formula: ``v = x - G*x``, ``y = v / max(c, sqrt(G*v^2))``, with G a normalized Gaussian
+    window over the kernel and all channels, ``c`` the image's mean local std (``floor="mean"``)
+    or a constant; see :mod:`albu_norm.spatial`. float32, reflect-101 borders.
+
+    Args:
+        kernel_size: odd window size (default 9).
+        sigma: Gaussian sigma in pixels (default kernel_size / 4).
+        floor: "mean" or a number >= 0 in the image's units.
+        p: probability of applying.
+
+    Targets:
+        image, images (per-image statistics)
+
+    Image types:
+        uint8, uint16, float32, float64; (H, W) or (H, W, C). Output float32.
+
+    References:
+        Jarrett, Kavukcuoglu, Ranzato, LeCun, ICCV 2009, section 2; Sermanet, Chintala, LeCun,
+        ICPR 2012, section 3.3.3; Pinto, Cox, DiCarlo, PLoS Comput. Biol. 2008.
+    """
+
+    class InitSchema(BaseTransformInitSchema):
+        kernel_size: int = 9
+        sigma: Optional[float] = None
+        floor: Union[Literal["mean"], float] = "mean"
+
+        @model_validator(mode="after")
+        def _valid(self) -> LocalContrastNormalize.InitSchema:
+            if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+                raise ValueError(
+                    f"kernel_size must be an odd integer >= 1, got {self.kernel_size}."
+                )
+            if self.sigma is not None and not (math.isfinite(self.sigma) and self.sigma > 0):
+                raise ValueError(f"sigma must be a finite number > 0, got {self.sigma}.")
+            if self.floor != "mean" and not (
+                isinstance(self.floor, float) and math.isfinite(self.floor) and self.floor >= 0
+            ):
+                raise ValueError(f"floor must be 'mean' or a number >= 0, got {self.floor!r}.")
+            return self
+
+    def __init__(
+        self,
+        kernel_size: int = 9,
+        sigma: float | None = None,
+        floor: Literal["mean"] | float = "mean",
+        p: float = 1.0,
+    ) -> None:
+        super().__init__(p=p)
+        self.kernel_size = kernel_size
+        self.sigma = sigma
+        self.floor = floor
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        return local_contrast_normalize(img, self.kernel_size, self.sigma, self.floor)
+
+    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
+        return np.stack([self.apply(img) for img in images])
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("kernel_size", "sigma", "floor")

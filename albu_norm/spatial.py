@@ -1,0 +1,169 @@
+"""Spatially varying normalization: per-pixel statistics and local contrast normalization.
+
+Core functions (numpy + OpenCV, no Albumentations); every formula here, once.
+
+Per-pixel statistics (Caffe's "mean image"; "mean image / dynamic-range image" normalization):
+
+    out = (img - mean_image) / scale_image        (scale_image: std image, or max - min image)
+    out = img - mean_image                        (no scale image: Caffe's mean subtraction)
+
+The statistics images have the input's shape, (H, W) or (H, W, C), in the input's raw units; a
+pixel whose scale is 0 maps to 0. Caffe crops the mean image at the same offset as the data; in
+an Albumentations pipeline either apply this *before* any crop or resize, or opt in to resizing
+the statistics to the input (``resize=True``, bilinear). A shape mismatch is otherwise an error,
+never a silent broadcast.
+
+Local contrast normalization (Jarrett et al., "What is the best multi-stage architecture for
+object recognition?", ICCV 2009, section 2; Sermanet et al. 2012, section 3.3.3; Pinto et al.
+2008), across channels with a normalized Gaussian window G (weights summing to 1 over the window
+and the C channels):
+
+    v = x - G * x                                 (subtractive: local mean over all channels)
+    sigma = sqrt(G * v^2)                          (local std over all channels)
+    y = v / max(c, sigma)                          (divisive)
+
+with ``c`` the image's mean of sigma (Jarrett et al.) or a constant. Computed in float32 on the
+image's own values with OpenCV's ``GaussianBlur`` (reflect-101 borders). Where ``max(c, sigma)``
+is 0 the input is locally flat and the output is 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from albu_norm.functional import _written, check_image, num_channels
+
+__all__ = ["check_statistics_image", "local_contrast_normalize", "normalize_per_pixel"]
+
+
+def check_statistics_image(stat: np.ndarray, name: str) -> np.ndarray:
+    """Validate a per-pixel statistics image and return it as float32 (H, W, C)/(H, W).
+
+    Raises:
+        TypeError, ValueError: not a finite real array of 2 or 3 dimensions.
+    """
+    if not isinstance(stat, np.ndarray) or stat.ndim not in (2, 3) or stat.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty array of shape (H, W) or (H, W, C), got "
+            f"{getattr(stat, 'shape', type(stat).__name__)}."
+        )
+    if stat.dtype.kind not in "uif":
+        raise TypeError(f"{name} must hold real numbers, got dtype {stat.dtype}.")
+    values = stat.astype(np.float32)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} holds NaN/Inf or values beyond float32.")
+    return values
+
+
+def normalize_per_pixel(
+    img: np.ndarray,
+    mean_image: np.ndarray,
+    scale_image: np.ndarray | None = None,
+    *,
+    resize: bool = False,
+) -> np.ndarray:
+    """``(img - mean_image) / scale_image`` per pixel (``img - mean_image`` without a scale).
+
+    Args:
+        img: image, shape (H, W) or (H, W, C); uint8, uint16, float32 or float64.
+        mean_image: same shape as img (or resizable to it), raw units.
+        scale_image: std image or max - min image, same shape; pixels of 0 map to 0.
+        resize: resize the statistics images to img's height and width (bilinear) when they
+            differ. Off by default: statistics of another geometry are usually a bug (a crop
+            before this transform).
+    Returns:
+        a new float32 array, same shape as img.
+    Raises:
+        ValueError: shapes differ (and resize is False), or the channel counts differ.
+    """
+    img = check_image(img)
+    mean = _fit(check_statistics_image(mean_image, "mean_image"), img, resize, "mean_image")
+    out = np.empty(img.shape, dtype=np.float32)
+    np.copyto(out, img, casting="unsafe")
+    cv2.subtract(out, mean, dst=out)
+    if scale_image is not None:
+        scale = _fit(check_statistics_image(scale_image, "scale_image"), img, resize, "scale_image")
+        inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
+        _written(cv2.multiply(out, inverse, dst=out), out)
+    return out
+
+
+def _fit(stat: np.ndarray, img: np.ndarray, resize: bool, name: str) -> np.ndarray:
+    if stat.ndim != img.ndim and stat.size == img.size // max(1, num_channels(img)) * (
+        1 if stat.ndim == 2 else stat.shape[2]
+    ):
+        # (H, W) statistics for an (H, W, 1) image, or (H, W, 1) ones for an (H, W) image
+        if stat.ndim == 3 and stat.shape[2] == 1:
+            stat = stat[..., 0]
+        elif stat.ndim == 2 and img.shape[2:] == (1,):
+            stat = stat[..., None]
+    if stat.shape == img.shape:
+        return stat
+    channels = 1 if stat.ndim == 2 else stat.shape[2]
+    if channels != num_channels(img) or (stat.ndim == 3) != (img.ndim == 3):
+        raise ValueError(
+            f"{name} has shape {stat.shape} but the image has shape {img.shape}: the channel "
+            "counts differ. Compute the statistics on images of this kind."
+        )
+    if not resize:
+        raise ValueError(
+            f"{name} has shape {stat.shape} but the image has shape {img.shape}. Apply the "
+            "per-pixel normalization before any crop or resize in the pipeline, or pass "
+            "resize_statistics=True to resize the statistics to each image (bilinear)."
+        )
+    resized = cv2.resize(stat, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return resized.reshape(img.shape)
+
+
+def gaussian_window(kernel_size: int, sigma: float) -> np.ndarray:
+    """The normalized 1-D Gaussian of the window (float64, sums to 1)."""
+    return cv2.getGaussianKernel(kernel_size, sigma, cv2.CV_64F).ravel()
+
+
+def local_contrast_normalize(
+    img: np.ndarray,
+    kernel_size: int = 9,
+    sigma: float | None = None,
+    floor: str | float = "mean",
+) -> np.ndarray:
+    """Local contrast normalization across channels (see the module docstring for the formula).
+
+    Args:
+        img: image, shape (H, W) or (H, W, C); uint8, uint16, float32 or float64, finite.
+        kernel_size: odd window size in pixels (default 9, as Jarrett et al.).
+        sigma: Gaussian sigma in pixels; None means kernel_size / 4.
+        floor: "mean" (default; c = the image's mean local std, Jarrett et al.) or a number
+            >= 0 in the image's units.
+    Returns:
+        a new float32 array, same shape as img.
+    Raises:
+        ValueError: kernel_size not an odd integer >= 1; sigma <= 0; a negative or unknown
+            floor; NaN/Inf in img.
+    """
+    if not (isinstance(kernel_size, int) and kernel_size >= 1 and kernel_size % 2 == 1):
+        raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}.")
+    sigma = kernel_size / 4 if sigma is None else float(sigma)
+    if not (math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}.")
+    if not (floor == "mean" or (isinstance(floor, (int, float)) and floor >= 0)):
+        raise ValueError(f"floor must be 'mean' or a number >= 0, got {floor!r}.")
+    img = check_image(img)
+    x = img.astype(np.float32)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("img contains NaN or Inf (or values beyond float32).")
+    x3 = x.reshape(img.shape[0], img.shape[1], -1)
+    window = (kernel_size, kernel_size)
+    local_mean = cv2.GaussianBlur(x3.mean(axis=2), window, sigma, borderType=cv2.BORDER_REFLECT_101)
+    v = x3 - local_mean[..., None]
+    local_var = cv2.GaussianBlur(
+        (v * v).mean(axis=2), window, sigma, borderType=cv2.BORDER_REFLECT_101
+    )
+    local_std = np.sqrt(np.maximum(local_var, 0.0))
+    c = float(local_std.mean(dtype=np.float64)) if floor == "mean" else float(floor)
+    divisor = np.maximum(local_std, np.float32(c))
+    np.divide(v, divisor[..., None], out=v, where=divisor[..., None] > 0)
+    v[np.broadcast_to(divisor[..., None] == 0, v.shape)] = 0.0
+    return v.reshape(img.shape)
