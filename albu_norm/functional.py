@@ -681,8 +681,8 @@ def denormalize(
     Args:
         values: normalized array; numpy, or a torch tensor (moved to the CPU; torch is never
             imported by albu_norm). Layout per ``layout``.
-        mean, std: the statistics the forward pass used (0-1 scale of max_pixel_value); std
-            may be 0 (a uniform image).
+        mean: the means the forward pass used (0-1 scale of max_pixel_value).
+        std: the stds the forward pass used, same units; may be 0 (a uniform image).
         max_pixel_value: the pixel value of 1.0 (255 for uint8 images).
         layout: "HWC" (default), "CHW", "NHWC" or "NCHW"; the output is HWC / NHWC.
         reverse_channels: reverse the channel order after the inverse (BGR output of a caffe

@@ -96,7 +96,7 @@ def normalize_robust(
     if method not in ROBUST_METHODS:
         raise ValueError(f"method must be one of {ROBUST_METHODS}, got {method!r}.")
     low_q, high_q = _check_percentiles(percentiles or DEFAULT_PERCENTILES[method])
-    img = check_image(img)
+    img = _within_float32(check_image(img))
     channels = num_channels(img)
     out = np.empty(img.shape, dtype=np.float32)
     if method == "median_iqr":
@@ -136,7 +136,8 @@ def normalize_clipped(
     Args:
         img: image, shape (H, W) or (H, W, C); uint8, uint16, float32 or float64.
         clip_range: (low, high) with low < high, raw units.
-        mean, std: raw units; one value or one per channel; std > 0.
+        mean: raw units; one value or one per channel.
+        std: raw units; one value or one per channel; > 0.
     Returns:
         a new float32 array, same shape as img.
     Raises:
@@ -160,6 +161,17 @@ def normalize_clipped(
     return _affine(out, center, scale, out, per_image=False)
 
 
+def _within_float32(img: np.ndarray) -> np.ndarray:
+    """Float64 values beyond float32's range, scaled into it (every per-image method here is
+    invariant to the image's scale); anything else unchanged."""
+    if img.dtype != np.float64:
+        return img
+    magnitude = float(np.max(np.abs(img)))
+    if not np.isfinite(magnitude):
+        _raise_not_finite(img, "robust")
+    return img / magnitude if magnitude > 1e30 else img
+
+
 def _check_percentiles(percentiles: Sequence[float]) -> tuple[float, float]:
     values = tuple(float(v) for v in percentiles)
     if len(values) != 2 or not 0 <= values[0] < values[1] <= 100:
@@ -180,6 +192,10 @@ def _per_channel(values: np.ndarray, channels: int) -> np.ndarray:
 
 def _clip_into(img: np.ndarray, low: np.ndarray, high: np.ndarray, out: np.ndarray) -> None:
     """out (float32) = clip(img, low[c], high[c]); one conversion pass and one clip pass."""
+    if img.dtype == np.float64:  # clip first: values beyond float32 must not overflow the cast
+        values = np.clip(img.reshape(-1, len(low)), low, high)
+        np.copyto(out, values.reshape(out.shape), casting="same_kind")
+        return
     np.copyto(out, img, casting="unsafe")
     view = out.reshape(-1, len(low))
     np.clip(view, low.astype(np.float32), high.astype(np.float32), out=view)

@@ -151,9 +151,14 @@ def local_contrast_normalize(
     if not (floor == "mean" or (isinstance(floor, (int, float)) and floor >= 0)):
         raise ValueError(f"floor must be 'mean' or a number >= 0, got {floor!r}.")
     img = check_image(img)
-    x = img.astype(np.float32)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("img contains NaN or Inf (or values beyond float32).")
+    magnitude = float(np.max(np.abs(img))) if img.dtype.kind == "f" else 0.0
+    if not math.isfinite(magnitude):
+        raise ValueError("img contains NaN or Inf; local statistics would be NaN.")
+    if magnitude > 1e15:  # v^2 would overflow float32: work on img / magnitude (floor scaled)
+        x = (img / magnitude).astype(np.float32)
+        floor = floor if floor == "mean" else float(floor) / magnitude
+    else:
+        x = img.astype(np.float32)
     x3 = x.reshape(img.shape[0], img.shape[1], -1)
     window = (kernel_size, kernel_size)
     local_mean = cv2.GaussianBlur(x3.mean(axis=2), window, sigma, borderType=cv2.BORDER_REFLECT_101)

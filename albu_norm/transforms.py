@@ -356,8 +356,13 @@ class Denormalize(Normalize):
     :func:`albu_norm.functional.denormalize`.
 
     Args:
-        mean, std, max_pixel_value, preset, stats, input_channel_order, p: as in
-            :class:`Normalize`; ``max_pixel_value=None`` means 255 (uint8 output).
+        mean: as in :class:`Normalize`.
+        std: as in :class:`Normalize`.
+        max_pixel_value: as in :class:`Normalize`; None means 255 (uint8 output).
+        preset: as in :class:`Normalize`.
+        stats: as in :class:`Normalize`.
+        input_channel_order: as in :class:`Normalize`: the order of the restored image.
+        p: probability of applying.
 
     Targets:
         image, images
@@ -433,7 +438,8 @@ class RobustNormalize(ImageOnlyTransform):
         percentiles: (low, high) in [0, 100]; default (0.5, 99.5), (25, 75) for median_iqr.
         per_channel: per-channel statistics (default: over all channels).
         clip_range: (low, high), raw units; dataset_clip_zscore only.
-        mean, std: raw units, one value or one per channel; dataset_clip_zscore only.
+        mean: raw units, one value or one per channel; dataset_clip_zscore only.
+        std: raw units, one value or one per channel, > 0; dataset_clip_zscore only.
         p: probability of applying.
 
     Targets:

@@ -38,3 +38,19 @@ def test_dataset_stats_example_runs():
     assert result.returncode == 0, result.stderr
     assert "4 images, 910724 pixels per channel" in result.stdout
     assert "'stats': None" in result.stdout
+
+
+def test_families_example_runs():
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "families.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "caffe round trip lossless: True" in result.stdout
+    assert "image_per_channel round trip lossless: True" in result.stdout
+    assert "HF config == preset siglip: True" in result.stdout

@@ -164,3 +164,12 @@ def test_nan_is_an_error():
     img[1, 1] = np.nan
     with pytest.raises(ValueError, match="NaN or Inf"):
         normalize_robust(img)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float64_beyond_float32_range(method):
+    img = np.array([[3.4e38, 1e38, -2e38, 0.0, 5e37]])
+    out = normalize_robust(img, method)
+    np.testing.assert_allclose(out, reference(img / 1e38, method), atol=1e-5)
+    clipped = normalize_clipped(img, (-1.0, 1.0), mean=0.0, std=1.0)
+    np.testing.assert_array_equal(clipped, [[1.0, 1.0, -1.0, 0.0, 1.0]])

@@ -147,3 +147,10 @@ def test_lcn_grayscale_uniform_and_contract(photo):
 def test_lcn_invalid_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AN.LocalContrastNormalize(**kwargs)
+
+
+def test_lcn_on_huge_values_is_scale_invariant(photo):
+    img = photo[:40, :40].astype(np.float64)
+    np.testing.assert_allclose(
+        local_contrast_normalize(img * 1e30), local_contrast_normalize(img), atol=1e-4
+    )

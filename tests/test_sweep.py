@@ -23,6 +23,16 @@ def transforms_for(channels: int) -> list[AN.Normalize]:
     found.append(AN.Normalize(mean=(0.1,) * channels, std=(0.3,) * channels, max_pixel_value=7.0))
     if channels == 3:
         found += [AN.Normalize(preset=name) for name in AN.list_presets()]
+    found.append(AN.Normalize(normalization="per_image_standardization"))
+    found += [
+        AN.RobustNormalize(method=method, per_channel=per_channel)
+        for method in ("percentile_zscore", "percentile_min_max", "median_iqr")
+        for per_channel in (False, True)
+    ]
+    found.append(
+        AN.RobustNormalize(method="dataset_clip_zscore", clip_range=(0, 200), mean=90, std=30)
+    )
+    found.append(AN.LocalContrastNormalize(kernel_size=3))
     return found
 
 
