@@ -23,8 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from albu_norm._histogram import HISTOGRAM_BINS, histogram, histogram_percentile
-from albu_norm.functional import (
+from albu_norm._core import (
     Values,
     _affine,
     _as_key,
@@ -34,6 +33,7 @@ from albu_norm.functional import (
     check_image,
     num_channels,
 )
+from albu_norm._histogram import HISTOGRAM_BINS, histogram, histogram_percentile
 
 __all__ = ["ROBUST_METHODS", "image_percentiles", "normalize_clipped", "normalize_robust"]
 

@@ -34,7 +34,7 @@ import math
 import cv2
 import numpy as np
 
-from albu_norm.functional import _written, check_image, num_channels
+from albu_norm._core import _written, check_image, num_channels
 
 __all__ = ["check_statistics_image", "local_contrast_normalize", "normalize_per_pixel"]
 

@@ -30,8 +30,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from albu_norm._core import check_image, default_max_pixel_value, num_channels
 from albu_norm._histogram import HISTOGRAM_BINS, histogram, histogram_percentile
-from albu_norm.functional import check_image, default_max_pixel_value, num_channels
 from albu_norm.presets import Preset, register_preset
 
 __all__ = [
