@@ -160,21 +160,33 @@ def _as_2d(img: np.ndarray) -> np.ndarray:
 
 
 def _affine(
-    img: np.ndarray, center: np.ndarray, scale: np.ndarray, out: np.ndarray, *, per_image: bool
+    img: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    out: np.ndarray,
+    *,
+    per_image: bool,
+    bounded: bool | None = None,
 ) -> np.ndarray:
     """Write ``(img - center[c]) * scale[c]`` into the float32 array ``out`` (img's shape).
 
     ``center`` and ``scale`` are float64 vectors of length C. ``per_image`` says they come from
-    the image itself: every result is then small (no overflow check on the pixels) and the
-    uint8 lookup table is not cached (it would only evict the fixed statistics' tables).
+    the image itself (the uint8 lookup table is then not cached: it would only evict the fixed
+    statistics' tables). ``bounded`` (default: ``per_image``) says every result is known to be
+    small (z-scores, [0, 1]), so the pixels need no overflow check.
 
-    Routes: uint8 through a 256-entry lookup table computed in float64 (each output within one
-    float32 ulp of the float64 formula); uint16 and float32 through one OpenCV ``transform`` pass
+    Routes: uint8 with fixed statistics through a cached 256-entry lookup table computed in
+    float64 (each output within one float32 ulp of the float64 formula); uint8 with per-image
+    statistics shared by all channels through one OpenCV convertTo pass
+    (:func:`_affine_uint8_convert`) and with per-channel ones through a lookup table; uint16 and
+    float32 through one OpenCV ``transform`` pass
     (``img * scale - center * scale`` in float32); float64 input, large offsets (where float32
     would cancel) and coefficients or results beyond float32's range in float64, with a range
     check.
     """
     if img.dtype == np.uint8:
+        if per_image and _is_uniform(center, scale):
+            return _affine_uint8_convert(img, float(center[0]), float(scale[0]), out)
         table = _build_lookup_table if per_image else _cached_lookup_table
         if _is_uniform(center, scale):
             lut = table(float(center[0]), float(scale[0]))
@@ -184,11 +196,12 @@ def _affine(
             _written(cv2.LUT(img, lut, dst=out), out)
         return out
     offset = -center * scale
-    if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, per_image):
+    bounded = per_image if bounded is None else bounded
+    if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, bounded):
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
             values = img.reshape(-1, len(center)) - center  # one float64 temporary, (H * W, C)
             values *= scale
-            if per_image and not math.isfinite(float(np.max(np.abs(values)))):
+            if bounded and not math.isfinite(float(np.max(np.abs(values)))):
                 # img - center beyond float64 (values spanning its whole range): scale first
                 values = img.reshape(-1, len(center)) * scale - center * scale
         _check_float32_range(values)
@@ -210,6 +223,26 @@ def _affine(
         np.copyto(target, source, casting="unsafe")
         source = target
     _written(cv2.transform(source, matrix, dst=target), out)
+    return out
+
+
+def _affine_uint8_convert(
+    img: np.ndarray, center: float, scale: float, out: np.ndarray
+) -> np.ndarray:
+    """``(img - center) * scale`` for uint8 in one OpenCV convertTo pass (per-image statistics).
+
+    ``cv2.normalize(NORM_MINMAX)`` maps the image's min m and max M linearly onto [a, b]; with
+    ``a = (m - center) * scale`` and ``b = (M - center) * scale`` that line is exactly the wanted
+    one. It is about 3x faster than the lookup table on uint8 and exact to a few float32 ulps of
+    the terms (fixed statistics keep the correctly rounded, cached lookup table).
+    """
+    flat, target = _as_2d(img), _as_2d(out)
+    low, high = (float(v) for v in cv2.minMaxLoc(flat)[:2])
+    if low == high or scale == 0:
+        target.fill((low - center) * scale)
+        return out
+    a, b = (low - center) * scale, (high - center) * scale
+    _written(cv2.normalize(flat, target, a, b, cv2.NORM_MINMAX, cv2.CV_32F), out)
     return out
 
 
@@ -252,7 +285,7 @@ _MAX_FLOAT32_OFFSET = 64.0
 
 
 def _float32_is_accurate(
-    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, per_image: bool
+    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, bounded: bool
 ) -> bool:
     """True when float32 arithmetic on img * scale + offset is accurate and cannot overflow."""
     scales = [abs(v) for v in scale.tolist()]
@@ -262,7 +295,7 @@ def _float32_is_accurate(
         return False
     if any(0 < v < _FLOAT32_TINY for v in scales):
         return False
-    if per_image:  # results are z-scores or in [0, 1]: no pixel can overflow
+    if bounded:  # results are z-scores or in [0, 1]: no pixel can overflow
         return True
     if img.dtype.kind == "u":
         largest = float(np.iinfo(img.dtype).max)
@@ -357,7 +390,8 @@ def _statistics(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.nda
         if normalization == "per_image_standardization":
             # TensorFlow's floor (tensorflow/python/ops/image_ops_impl.py): the std is capped
             # away from zero at 1 / sqrt(number of values), on the image's own scale.
-            spread = np.maximum(spread, 1.0 / math.sqrt(img.size))
+            # A uniform image keeps spread 0: its output is exactly 0 either way (x - mean = 0).
+            spread = np.where(spread == 0, 0.0, np.maximum(spread, 1.0 / math.sqrt(img.size)))
         return center, spread
 
 

@@ -30,6 +30,8 @@ def per_image(img: np.ndarray, mode: str) -> np.ndarray:
     else:
         center = x3.mean(axis=axes, keepdims=True)
         spread = np.sqrt(((x3 - center) ** 2).mean(axis=axes, keepdims=True))
+        if mode == "per_image_standardization":  # TensorFlow's floor, 1/sqrt(H*W*C)
+            spread = np.maximum(spread, 1.0 / np.sqrt(x.size))
         uniform = x3.min(axis=axes, keepdims=True) == x3.max(axis=axes, keepdims=True)
         spread = np.where(uniform, 0.0, spread)
     safe = np.where(spread == 0, 1.0, spread)

@@ -173,3 +173,11 @@ def test_float64_beyond_float32_range(method):
     np.testing.assert_allclose(out, reference(img / 1e38, method), atol=1e-5)
     clipped = normalize_clipped(img, (-1.0, 1.0), mean=0.0, std=1.0)
     np.testing.assert_array_equal(clipped, [[1.0, 1.0, -1.0, 0.0, 1.0]])
+
+
+def test_median_iqr_result_beyond_float32_is_a_clear_error():
+    img = np.zeros((6, 7), np.float32)
+    img[0] = 1.0
+    img[1, 1] = 3.9e36  # (x - median) / IQR would exceed float32
+    with pytest.raises(ValueError, match="float32 range"):
+        normalize_robust(img, "median_iqr")
