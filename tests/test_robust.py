@@ -176,8 +176,7 @@ def test_float64_beyond_float32_range(method):
 
 
 def test_median_iqr_result_beyond_float32_is_a_clear_error():
-    img = np.zeros((6, 7), np.float32)
-    img[0] = 1.0
-    img[1, 1] = 3.9e36  # (x - median) / IQR would exceed float32
+    img = np.linspace(0, 1e-3, 42, dtype=np.float32).reshape(6, 7)
+    img[1, 1] = 3.9e36  # (x - median) / IQR = 3.9e36 / 5e-4 would exceed float32
     with pytest.raises(ValueError, match="float32 range"):
         normalize_robust(img, "median_iqr")
