@@ -40,6 +40,14 @@ __all__ = [
 ChannelValues = Union[float, tuple[float, ...]]
 
 
+class _EachImage:
+    """Batches (``images=``) are processed image by image, each with its own statistics."""
+
+    def apply_to_images(self, images: Any, **params: Any) -> Any:
+        results = [self.apply(img, **params) for img in images]  # type: ignore[attr-defined]
+        return np.stack(results) if isinstance(images, np.ndarray) else results
+
+
 def _to_channel_values(value: Any) -> Any:
     """Accept numpy arrays and any sequence (lists, OmegaConf ListConfig) for mean/std;
     pydantic then checks the numbers."""
@@ -343,7 +351,7 @@ class Normalize(ImageOnlyTransform):
         return {name: list(v) if isinstance(v, tuple) else v for name, v in args.items()}
 
 
-class Denormalize(Normalize):
+class Denormalize(_EachImage, Normalize):
     """Map normalized values back to a viewable uint8 image: the inverse of fixed-statistics
     :class:`Normalize`, to look at what the network sees.
 
@@ -410,15 +418,12 @@ class Denormalize(Normalize):
         )
         return restored[..., 0] if img.ndim == 2 else restored
 
-    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
-        return np.stack([self.apply(img) for img in images])
-
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         names = super().get_transform_init_args_names()
         return tuple(name for name in names if name != "normalization")
 
 
-class RobustNormalize(ImageOnlyTransform):
+class RobustNormalize(_EachImage, ImageOnlyTransform):
     """Robust normalization: percentile clipping then z-score or [0, 1], median/IQR scaling, or
     a dataset's clip range with its mean/std (nnU-Net's CT scheme).
 
@@ -554,9 +559,6 @@ class RobustNormalize(ImageOnlyTransform):
             return normalize_clipped(img, self.clip_range, self.mean, self.std)
         return normalize_robust(img, self.method, self.percentiles, self.per_channel)
 
-    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
-        return np.stack([self.apply(img) for img in images])
-
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("method", "percentiles", "per_channel", "clip_range", "mean", "std")
 
@@ -574,7 +576,7 @@ def _load_npy(path: str, name: str) -> np.ndarray:
     return check_statistics_image(array, name)
 
 
-class PerPixelNormalize(ImageOnlyTransform):
+class PerPixelNormalize(_EachImage, ImageOnlyTransform):
     """Per-pixel normalization with a mean image and a std or dynamic-range image (Caffe's mean
     image): ``(img - mean_image) / scale_image``, or ``img - mean_image`` without a scale.
 
@@ -636,14 +638,11 @@ class PerPixelNormalize(ImageOnlyTransform):
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return normalize_per_pixel(img, self._mean, self._scale, resize=self.resize_statistics)
 
-    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
-        return np.stack([self.apply(img) for img in images])
-
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("mean_image", "scale_image", "resize_statistics")
 
 
-class LocalContrastNormalize(ImageOnlyTransform):
+class LocalContrastNormalize(_EachImage, ImageOnlyTransform):
     """Local contrast normalization (Jarrett et al. 2009): subtract the Gaussian-weighted local
     mean across channels, divide by the local std, floored at ``c``.
 
@@ -701,9 +700,6 @@ class LocalContrastNormalize(ImageOnlyTransform):
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         return local_contrast_normalize(img, self.kernel_size, self.sigma, self.floor)
-
-    def apply_to_images(self, images: np.ndarray, **params: Any) -> np.ndarray:
-        return np.stack([self.apply(img) for img in images])
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("kernel_size", "sigma", "floor")

@@ -10,10 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quickstart_runs():
+def run_example(name: str) -> str:
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        [sys.executable, str(ROOT / "examples" / name)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -21,36 +21,23 @@ def test_quickstart_runs():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "reloaded pipeline gives identical output: True" in result.stdout
-    assert result.stdout.count("(224, 224, 3) float32") == 12
+    return result.stdout
+
+
+def test_quickstart_runs():
+    out = run_example("quickstart.py")
+    assert "reloaded pipeline gives identical output: True" in out
+    assert out.count("(224, 224, 3) float32") == 12
 
 
 def test_dataset_stats_example_runs():
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "dataset_stats.py")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "4 images, 910724 pixels per channel" in result.stdout
-    assert "'stats': None" in result.stdout
+    out = run_example("dataset_stats.py")
+    assert "4 images, 910724 pixels per channel" in out
+    assert "'stats': None" in out
 
 
 def test_families_example_runs():
-    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "families.py")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "caffe round trip lossless: True" in result.stdout
-    assert "image_per_channel round trip lossless: True" in result.stdout
-    assert "HF config == preset siglip: True" in result.stdout
+    out = run_example("families.py")
+    assert "caffe round trip lossless: True" in out
+    assert "image_per_channel round trip lossless: True" in out
+    assert "HF config == preset siglip: True" in out
