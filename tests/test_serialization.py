@@ -131,3 +131,44 @@ def test_pickle(kwargs, astronaut):
     np.testing.assert_array_equal(
         clone(image=astronaut)["image"], original(image=astronaut)["image"]
     )
+
+
+def every_transform(tmp_path: Path) -> list:
+    """One configured instance of every public transform class."""
+    mean_image = tmp_path / "mean_image.npy"
+    np.save(mean_image, np.full((96, 96, 3), 120.0, np.float32), allow_pickle=False)
+    return [
+        AN.Normalize(preset="caffe"),
+        AN.Normalize(normalization="per_image_standardization"),
+        AN.Denormalize(preset="clip"),
+        AN.RobustNormalize(method="median_iqr", per_channel=True),
+        AN.RobustNormalize(method="dataset_clip_zscore", clip_range=(10, 240), mean=100, std=50),
+        AN.PerPixelNormalize(mean_image=str(mean_image)),
+        AN.LocalContrastNormalize(kernel_size=5, floor=2.0),
+    ]
+
+
+@pytest.mark.parametrize("data_format", ["json", "yaml"])
+def test_every_transform_round_trips_in_a_fresh_process(data_format, tmp_path, astronaut):
+    for index, transform in enumerate(every_transform(tmp_path)):
+        original = A.Compose([A.CenterCrop(96, 96), transform])
+        image = (
+            astronaut
+            if not isinstance(transform, AN.Denormalize)
+            else (AN.Normalize(preset="clip")(image=astronaut)["image"])
+        )
+        path = tmp_path / f"pipeline{index}.{data_format}"
+        A.save(original, str(path), data_format=data_format)
+        np.save(tmp_path / "img.npy", image)
+        code = (
+            "import numpy as np, pickle, albu_norm\n"
+            f"t = albu_norm.load({str(path)!r})\n"
+            "t = pickle.loads(pickle.dumps(t))\n"
+            "np.save('out.npy', t(image=np.load('img.npy'))['image'])\n"
+        )
+        result = _run_fresh(code, tmp_path)
+        assert result.returncode == 0, (transform, result.stderr)
+        np.testing.assert_array_equal(
+            np.load(tmp_path / "out.npy"), original(image=image)["image"], err_msg=str(transform)
+        )
+        assert A.to_dict(A.from_dict(A.to_dict(original))) == A.to_dict(original)

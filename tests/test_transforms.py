@@ -168,7 +168,14 @@ def test_thread_safe(photo):
     """DataLoader-style concurrent calls give the single-threaded results."""
     from concurrent.futures import ThreadPoolExecutor
 
-    transforms = [AN.Normalize(preset="clip"), *(AN.Normalize(normalization=m) for m in MODES)]
+    transforms = [
+        AN.Normalize(preset="clip"),
+        AN.Normalize(preset="caffe"),
+        *(AN.Normalize(normalization=m) for m in MODES),
+        AN.RobustNormalize(),
+        AN.RobustNormalize(method="median_iqr", per_channel=True),
+        AN.LocalContrastNormalize(),
+    ]
     crops = [photo[i : i + 120, i : i + 150] for i in range(0, 80, 10)]
     jobs = [(t, c) for t in transforms for c in crops]
     expected = [t(image=c)["image"] for t, c in jobs]
