@@ -1,0 +1,45 @@
+"""Pipelines saved by albu_norm 0.1.0 keep loading, with the same output.
+
+``tests/data/v0.1.0`` holds every transform class of 0.1.0 saved with ``A.save`` (JSON and
+YAML) and its output, written by that version (``generate.py`` there says how). Serialization
+keys (``albu_norm.transforms.<Name>``) and argument names are a public contract.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import albumentations as A
+import numpy as np
+import pytest
+
+import albu_norm as AN
+
+DATA = Path(__file__).resolve().parent / "data" / "v0.1.0"
+ROOT = DATA.parents[2]
+NAMES = sorted(path.stem for path in DATA.glob("*.json") if path.stem != "stats")
+
+
+def test_every_transform_class_is_covered():
+    saved = {AN.load(DATA / f"{name}.json").transforms[0].__class__.__name__ for name in NAMES}
+    assert saved == {
+        "Normalize",
+        "Denormalize",
+        "RobustNormalize",
+        "PerPixelNormalize",
+        "LocalContrastNormalize",
+    }
+
+
+@pytest.mark.parametrize("data_format", ["json", "yaml"])
+@pytest.mark.parametrize("name", NAMES)
+def test_saved_config_loads_with_the_same_output(name, data_format, monkeypatch):
+    monkeypatch.chdir(ROOT)  # per-pixel configs name their .npy files relative to the root
+    source = "input_normalized.npy" if name.startswith("denormalize") else "input.npy"
+    img = np.load(DATA / source)
+    expected = np.load(DATA / f"{name}.npy")
+    path = DATA / f"{name}.{data_format}"
+    for pipeline in (AN.load(path), A.load(str(path), data_format=data_format)):
+        out = pipeline(image=img)["image"]
+        assert out.dtype == expected.dtype
+        np.testing.assert_array_equal(out, expected, err_msg=name)
