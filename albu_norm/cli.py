@@ -16,7 +16,7 @@ from typing import Any
 
 from albu_norm import __version__
 from albu_norm.presets import get_preset, list_presets
-from albu_norm.stats import FileStats, compute_stats, compute_stats_dask, find_images
+from albu_norm.stats.files import FileStats, compute_stats, compute_stats_dask, find_images
 
 
 def _parser() -> argparse.ArgumentParser:

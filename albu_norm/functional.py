@@ -1,9 +1,10 @@
 """The core: pure normalization functions on numpy arrays (numpy + OpenCV, no Albumentations).
 
-The public functions of the core: they validate their input once and route to the private
-kernels of :mod:`albu_norm._core` (where each formula is written once: ``_fixed_plan``,
-``_statistics``, ``_affine``), which assume their preconditions. The robust and spatial
-families are in :mod:`albu_norm.robust` and :mod:`albu_norm.spatial`.
+The public functions of the core: they validate their input once (:mod:`albu_norm._checks`)
+and route to the private statistics (:mod:`albu_norm._statistics`, where every mode's center
+and scale is written once) and kernels (:mod:`albu_norm._kernels`, the affine backends), which
+assume their preconditions. The robust and spatial families are in :mod:`albu_norm.robust` and
+:mod:`albu_norm.spatial`.
 
 Shapes are ``(H, W)`` or ``(H, W, C)`` for any ``C >= 1``; the channel axis is last. Supported
 dtypes are uint8, uint16, float32 and float64; the output is always a new float32 array of the
@@ -30,27 +31,29 @@ zeros, never NaN or Inf. Every other image gets the exact formula, however small
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import math
+from typing import Any, Literal
 
 import numpy as np
 
-from albu_norm._core import (
+from albu_norm._checks import (
     NORMALIZATIONS,
     PER_IMAGE_NORMALIZATIONS,
     SUPPORTED_DTYPES,
-    PerImageMode,
     Values,
-    _affine,
-    _as_key,
-    _check_max_pixel_value,
-    _fixed_center_scale,
-    _per_image_center_scale,
-    _raise_channel_mismatch,
+    channel_values,
+    check_channel_count,
     check_image,
+    check_max_pixel_value,
+    check_mean,
     check_mean_std,
+    check_normalization,
     default_max_pixel_value,
     num_channels,
 )
+from albu_norm._kernels import affine
+from albu_norm._statistics import center_scale, fixed_center_scale, reciprocal_or_zero
 
 __all__ = [
     "NORMALIZATIONS",
@@ -65,6 +68,10 @@ __all__ = [
     "normalize_per_image",
     "num_channels",
     "per_image_statistics",
+]
+
+PerImageMode = Literal[
+    "image", "image_per_channel", "min_max", "min_max_per_channel", "per_image_standardization"
 ]
 
 
@@ -112,13 +119,34 @@ def normalize(
     img = check_image(img)
     if reverse_channels:
         img = _reversed_channels(img)
+    center, scale = _fixed_plan(img, mean, std, max_pixel_value)
+    out = np.empty(img.shape, dtype=np.float32)
+    return affine(img, center, scale, out, cached=True, bounded=False)
+
+
+def _fixed_plan(
+    img: np.ndarray, mean: Values, std: Values, max_pixel_value: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Center and scale of fixed statistics for a validated image (mean/std/max checked)."""
+    if type(mean) is tuple and type(std) is tuple:  # the spec's tuples: checked once, cached
+        mean_values, std_values = _checked_values(mean, std)
+    else:
+        mean_values, std_values = check_mean_std(mean, std)
+    for name, values in (("mean", mean_values), ("std", std_values)):
+        check_channel_count(len(values), num_channels(img), img.shape, origin=name)
     scale_max = (
         default_max_pixel_value(img.dtype)
         if max_pixel_value is None
-        else _check_max_pixel_value(max_pixel_value)
+        else check_max_pixel_value(max_pixel_value)
     )
-    center, scale = _fixed_center_scale(mean, std, scale_max, num_channels(img), img.shape)
-    return _affine(img, center, scale, np.empty(img.shape, dtype=np.float32), per_image=False)
+    return fixed_center_scale(mean_values, std_values, scale_max, num_channels(img))
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_values(
+    mean: tuple[float, ...], std: tuple[float, ...]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    return check_mean_std(mean, std)
 
 
 def _reversed_channels(img: np.ndarray) -> np.ndarray:
@@ -169,19 +197,15 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
         array([[0.        , 0.33333334],
                [0.6666667 , 1.        ]], dtype=float32)
     """
-    if normalization not in PER_IMAGE_NORMALIZATIONS:
-        raise ValueError(
-            f"normalization must be one of {PER_IMAGE_NORMALIZATIONS} here, got {normalization!r}. "
-            "For fixed statistics call normalize(img, mean, std)."
-        )
+    check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
     img = check_image(img)
     return _normalize_per_image(img, normalization, np.empty(img.shape, dtype=np.float32))
 
 
 def _normalize_per_image(img: np.ndarray, normalization: str, out: np.ndarray) -> np.ndarray:
-    """Kernel of normalize_per_image: img validated, out a float32 array of img's shape."""
-    center, scale = _per_image_center_scale(img, normalization)
-    return _affine(img, center, scale, out, per_image=True)
+    """normalize_per_image on a validated image into out, a float32 array of img's shape."""
+    center, scale = center_scale(img, normalization)
+    return affine(img, center, scale, out, cached=False, bounded=True)
 
 
 def normalize_images(
@@ -224,8 +248,7 @@ def normalize_images(
             f"images must be a numpy array of shape (N, H, W) or (N, H, W, C), got "
             f"{type(images).__name__} with shape {shape}."
         )
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}.")
+    check_normalization(normalization)
     if images.shape[0] == 0:
         raise ValueError(f"images is an empty batch (shape {images.shape}).")
     # Validate the batch as one tall image: (N*H, W) or (N*H, W, C).
@@ -236,13 +259,8 @@ def normalize_images(
             raise ValueError("normalization='standard' needs mean and std.")
         if reverse_channels:
             tall = _reversed_channels(tall)
-        scale_max = (
-            default_max_pixel_value(tall.dtype)
-            if max_pixel_value is None
-            else _check_max_pixel_value(max_pixel_value)
-        )
-        center, scale = _fixed_center_scale(mean, std, scale_max, num_channels(tall), images.shape)
-        _affine(tall, center, scale, out.reshape(tall.shape), per_image=False)
+        center, scale = _fixed_plan(tall, mean, std, max_pixel_value)
+        affine(tall, center, scale, out.reshape(tall.shape), cached=True, bounded=False)
         return out
     batch = tall.reshape(images.shape)
     for index in range(len(batch)):
@@ -270,12 +288,9 @@ def per_image_statistics(img: np.ndarray, normalization: PerImageMode) -> dict[s
     Raises:
         as :func:`normalize_per_image`.
     """
-    if normalization not in PER_IMAGE_NORMALIZATIONS:
-        raise ValueError(
-            f"normalization must be one of {PER_IMAGE_NORMALIZATIONS}, got {normalization!r}."
-        )
-    center, scale = _per_image_center_scale(check_image(img), normalization)
-    spread = tuple(0.0 if v == 0 else 1.0 / v for v in scale.tolist())
+    check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
+    center, scale = center_scale(check_image(img), normalization)
+    spread = tuple(reciprocal_or_zero(scale).tolist())
     return {"mean": tuple(center.tolist()), "std": spread, "max_pixel_value": 1.0}
 
 
@@ -330,14 +345,14 @@ def denormalize(
     out_dtype = np.dtype(dtype)
     if out_dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
         raise TypeError(f"dtype must be uint8 or uint16, got {out_dtype}.")
-    channels = array.shape[-1]
-    mean_key, std_key = _as_key(mean), _as_key(std)
-    for name, key in (("mean", mean_key), ("std", std_key)):
-        if len(key) not in (1, channels):
-            _raise_channel_mismatch(name, len(key), channels, array.shape)
-    restored = (array.astype(np.float64) * np.array(std_key) + np.array(mean_key)) * float(
-        max_pixel_value
-    )
+    mean_values = check_mean(mean)
+    std_values = channel_values(std, "std")  # 0 allowed: a uniform image's spread
+    if not all(math.isfinite(v) and v >= 0 for v in std_values):
+        raise ValueError(f"std must be finite numbers >= 0 to invert, got {std_values}.")
+    for name, values in (("mean", mean_values), ("std", std_values)):
+        check_channel_count(len(values), array.shape[-1], array.shape, origin=name)
+    max_value = check_max_pixel_value(max_pixel_value)
+    restored = (array.astype(np.float64) * np.array(std_values) + np.array(mean_values)) * max_value
     if not np.all(np.isfinite(restored)):
         raise ValueError("values or statistics hold NaN/Inf: nothing viewable to restore.")
     limit = np.iinfo(out_dtype).max

@@ -58,14 +58,25 @@ Sources (repository and file):
 from __future__ import annotations
 
 import difflib
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Preset", "get_preset", "list_presets", "register_preset", "unregister_preset"]
+from albu_norm._checks import (
+    CHANNEL_ORDERS,
+    check_channel_order,
+    check_max_pixel_value,
+    check_mean_std,
+)
 
-CHANNEL_ORDERS = ("RGB", "BGR")
+__all__ = [
+    "CHANNEL_ORDERS",
+    "Preset",
+    "get_preset",
+    "list_presets",
+    "register_preset",
+    "unregister_preset",
+]
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,8 @@ class Preset:
     Attributes:
         name: registry key, e.g. "imagenet".
         mean: per-channel means in units of max_pixel_value (0-1 scale), as a tuple of floats.
-        std: per-channel standard deviations in the same units, each > 0.
+        std: per-channel standard deviations in the same units, each > 0 (a single mean or
+            std value is repeated to the other's length).
         channel_order: "RGB" or "BGR": the order of ``mean``/``std`` and of the model's input.
         source: where the numbers come from (repository and file, or paper).
         max_pixel_value: the pixel value that ``mean``/``std`` call 1.0, when it is not the
@@ -90,33 +102,20 @@ class Preset:
     max_pixel_value: float | None = None
 
     def __post_init__(self) -> None:
-        mean = tuple(float(v) for v in self.mean)
-        std = tuple(float(v) for v in self.std)
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "std", std)
         if not self.name or not isinstance(self.name, str):
             raise ValueError(f"a preset needs a non-empty string name, got {self.name!r}.")
-        if len(mean) == 0 or len(mean) != len(std):
-            raise ValueError(
-                f"preset {self.name!r}: mean has {len(mean)} values and std has {len(std)}; "
-                "give both the same, non-zero number of channels."
-            )
-        if not all(math.isfinite(v) for v in mean):
-            raise ValueError(f"preset {self.name!r}: mean must be finite, got {mean}.")
-        if not all(math.isfinite(v) and v > 0 for v in std):
-            raise ValueError(f"preset {self.name!r}: std must be finite and > 0, got {std}.")
-        if self.max_pixel_value is not None and not (
-            math.isfinite(self.max_pixel_value) and self.max_pixel_value > 0
-        ):
-            raise ValueError(
-                f"preset {self.name!r}: max_pixel_value must be a finite number > 0 or None, "
-                f"got {self.max_pixel_value!r}."
-            )
-        if self.channel_order not in CHANNEL_ORDERS:
-            raise ValueError(
-                f"preset {self.name!r}: channel_order must be one of {CHANNEL_ORDERS}, "
-                f"got {self.channel_order!r}."
-            )
+        try:
+            mean, std = check_mean_std(self.mean, self.std)
+            check_channel_order(self.channel_order)
+            if self.max_pixel_value is not None:
+                object.__setattr__(
+                    self, "max_pixel_value", check_max_pixel_value(self.max_pixel_value)
+                )
+        except ValueError as error:
+            raise ValueError(f"preset {self.name!r}: {error}") from None
+        channels = max(len(mean), len(std))
+        object.__setattr__(self, "mean", mean * (channels // len(mean)))
+        object.__setattr__(self, "std", std * (channels // len(std)))
 
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -233,6 +232,7 @@ _BUILTIN = (
 )
 
 BUILTIN_PRESETS: frozenset[str] = frozenset(p.name for p in _BUILTIN)
+_BUILTIN_BY_LOWER = {name.lower(): name for name in BUILTIN_PRESETS}
 _registry: dict[str, Preset] = {p.name: p for p in _BUILTIN}
 _lock = threading.Lock()
 
@@ -295,8 +295,8 @@ def register_preset(
     """
     preset = Preset(
         name,
-        tuple(mean),
-        tuple(std),
+        mean,  # type: ignore[arg-type]  # checked (ordered numbers) by Preset
+        std,  # type: ignore[arg-type]
         channel_order=channel_order,
         source=source,
         max_pixel_value=max_pixel_value,
@@ -305,6 +305,12 @@ def register_preset(
         if name in BUILTIN_PRESETS:
             raise ValueError(
                 f"{name!r} is a built-in preset and cannot be replaced; choose another name."
+            )
+        twin = _BUILTIN_BY_LOWER.get(name.lower())
+        if twin is not None:
+            raise ValueError(
+                f"{name!r} differs from the built-in preset {twin!r} only by case; a second name "
+                "for other numbers would be mistaken for it. Choose a distinct name."
             )
         if name in _registry and not overwrite and _registry[name] != preset:
             raise ValueError(

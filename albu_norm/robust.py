@@ -23,19 +23,34 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from albu_norm._core import (
+from albu_norm._checks import (
     Values,
-    _affine,
-    _as_key,
-    _raise_channel_mismatch,
-    _raise_not_finite,
-    _statistics,
+    check_channel_count,
     check_image,
+    check_max_pixel_value,
+    check_mean_std,
+    check_percentiles,
+    check_range,
+    default_max_pixel_value,
     num_channels,
 )
-from albu_norm._histogram import HISTOGRAM_BINS, histogram, histogram_percentile
+from albu_norm._kernels import affine
+from albu_norm._statistics import (
+    center_scale,
+    fixed_center_scale,
+    min_max,
+    power_of_two_scaled,
+    reciprocal_or_zero,
+)
+from albu_norm._statistics import percentiles as _percentiles
 
-__all__ = ["ROBUST_METHODS", "image_percentiles", "normalize_clipped", "normalize_robust"]
+__all__ = [
+    "ROBUST_METHODS",
+    "check_robust_method",
+    "image_percentiles",
+    "normalize_clipped",
+    "normalize_robust",
+]
 
 ROBUST_METHODS = ("percentile_zscore", "percentile_min_max", "median_iqr")
 DEFAULT_PERCENTILES = {
@@ -43,6 +58,21 @@ DEFAULT_PERCENTILES = {
     "percentile_min_max": (0.5, 99.5),
     "median_iqr": (25.0, 75.0),
 }
+
+
+def check_robust_method(
+    method: object, percentiles: object = None
+) -> tuple[str, tuple[float, float]]:
+    """Check a per-image robust method and its percentiles; returns (method, (low, high)) with
+    the method's default percentiles filled in.
+
+    Raises:
+        ValueError: unknown method; percentiles not 0 <= low < high <= 100.
+    """
+    if method not in ROBUST_METHODS:
+        raise ValueError(f"method must be one of {ROBUST_METHODS}, got {method!r}.")
+    chosen = DEFAULT_PERCENTILES[method] if percentiles is None else percentiles
+    return str(method), check_percentiles(chosen)
 
 
 def image_percentiles(img: np.ndarray, q: Sequence[float], per_channel: bool) -> np.ndarray:
@@ -53,21 +83,7 @@ def image_percentiles(img: np.ndarray, q: Sequence[float], per_channel: bool) ->
     Raises:
         ValueError: a percentile outside [0, 100]; NaN/Inf in a float image.
     """
-    img = check_image(img)
-    channels = num_channels(img) if per_channel else 1
-    view = img.reshape(img.shape[0], -1, channels)  # (H, W*C/channels, channels)
-    bins = HISTOGRAM_BINS.get(img.dtype)
-    if bins is not None:
-        counts = histogram(view, bins)
-        return np.stack([histogram_percentile(counts, value) for value in q])
-    for value in q:
-        if not 0 <= value <= 100:
-            raise ValueError(f"percentiles must be in [0, 100], got {value}.")
-    values = view.reshape(-1, channels)
-    if not np.all(np.isfinite(values)):
-        _raise_not_finite(img, "robust")
-    # float64: numpy interpolates with b - a, which overflows float32 near its range limits
-    return np.percentile(values.astype(np.float64), list(q), axis=0).reshape(len(q), channels)
+    return _percentiles(check_image(img), tuple(float(v) for v in q), per_channel)
 
 
 def normalize_robust(
@@ -94,38 +110,29 @@ def normalize_robust(
         >>> normalize_robust(img, "median_iqr").round(6)
         array([[-1. , -0.5,  0. ,  0.5, 11.5]], dtype=float32)
     """
-    if method not in ROBUST_METHODS:
-        raise ValueError(f"method must be one of {ROBUST_METHODS}, got {method!r}.")
-    low_q, high_q = _check_percentiles(percentiles or DEFAULT_PERCENTILES[method])
-    img = _within_float32(check_image(img))
+    method, (low_q, high_q) = check_robust_method(method, percentiles)
+    # every method here is invariant to the image's scale: the overflow policy applies
+    img, _ = power_of_two_scaled(check_image(img), what=f"method={method!r}")
     channels = num_channels(img)
     out = np.empty(img.shape, dtype=np.float32)
     if method == "median_iqr":
-        low, median, high = image_percentiles(img, (low_q, 50.0, high_q), per_channel)
+        low, median, high = _percentiles(img, (low_q, 50.0, high_q), per_channel)
         spread = high - low
         if np.any(spread == 0):  # more than half the values equal: use the full range
-            _, full = _statistics(img, "min_max_per_channel" if per_channel else "min_max")
-            spread = np.where(spread == 0, full, spread)
-        center, scale = median, _inverse(spread)
+            low_all, high_all = min_max(img, per_channel)
+            spread = np.where(spread == 0, high_all - low_all, spread)
         # (img - median) / IQR is unbounded (an outlier far beyond the IQR): check for overflow
-        return _affine(
-            img,
-            _per_channel(center, channels),
-            _per_channel(scale, channels),
-            out,
-            per_image=True,
-            bounded=False,
-        )
-    low, high = image_percentiles(img, (low_q, high_q), per_channel)
+        center = _per_channel(median, channels)
+        scale = _per_channel(reciprocal_or_zero(spread), channels)
+        return affine(img, center, scale, out, cached=False, bounded=False)
+    low, high = _percentiles(img, (low_q, high_q), per_channel)
     _clip_into(img, _per_channel(low, channels), _per_channel(high, channels), out)
     if method == "percentile_min_max":
-        center, scale = low, _inverse(high - low)
+        center, scale = low, reciprocal_or_zero(high - low)
     else:
-        center, spread = _statistics(out, "image_per_channel" if per_channel else "image")
-        scale = _inverse(spread)
-    return _affine(
-        out, _per_channel(center, channels), _per_channel(scale, channels), out, per_image=True
-    )
+        center, scale = center_scale(out, "image_per_channel" if per_channel else "image")
+    center, scale = _per_channel(center, channels), _per_channel(scale, channels)
+    return affine(out, center, scale, out, cached=False, bounded=True)
 
 
 def normalize_clipped(
@@ -133,64 +140,42 @@ def normalize_clipped(
     clip_range: tuple[float, float],
     mean: Values,
     std: Values,
+    max_pixel_value: float | None = 1.0,
 ) -> np.ndarray:
     """Dataset-level robust normalization: ``(clip(img, low, high) - mean) / std``.
 
     The nnU-Net CT scheme: ``clip_range`` are the 0.5 / 99.5 percentiles of the training set's
     (foreground) intensities and ``mean``/``std`` their mean and std, all in raw units (e.g.
-    Hounsfield units), with no rescaling by a max_pixel_value.
+    Hounsfield units), with no rescaling by a max_pixel_value: the standard affine of
+    :func:`albu_norm.functional.normalize` with ``max_pixel_value=1`` after clipping.
 
     Args:
         img: image, shape (H, W) or (H, W, C); uint8, uint16, float32 or float64.
         clip_range: (low, high) with low < high, raw units.
         mean: raw units; one value or one per channel.
-        std: raw units; one value or one per channel; > 0.
+        std: raw units; one value or one per channel; finite and > 0.
+        max_pixel_value: the clipped values are divided by it first (1.0, the default, keeps
+            raw units; None follows the dtype); mean/std are then on that scale.
     Returns:
         a new float32 array, same shape as img.
     Raises:
-        ValueError: low >= high; std <= 0; mean/std lengths fit neither 1 nor C.
+        ValueError: low >= high; std not finite and > 0; mean/std lengths fit neither 1 nor C.
     """
-    low, high = (float(v) for v in clip_range)
-    if not low < high:
-        raise ValueError(f"clip_range must be (low, high) with low < high, got {clip_range}.")
+    low, high = check_range(clip_range)
+    mean_values, std_values = check_mean_std(mean, std)
     img = check_image(img)
     channels = num_channels(img)
-    mean_key, std_key = _as_key(mean), _as_key(std)
-    for name, key in (("mean", mean_key), ("std", std_key)):
-        if len(key) not in (1, channels):
-            _raise_channel_mismatch(name, len(key), channels, img.shape)
-    if not all(v > 0 for v in std_key):
-        raise ValueError(f"std must be > 0, got {std_key}.")
+    for name, values in (("mean", mean_values), ("std", std_values)):
+        check_channel_count(len(values), channels, img.shape, origin=name)
     out = np.empty(img.shape, dtype=np.float32)
     _clip_into(img, np.full(channels, low), np.full(channels, high), out)
-    center = _per_channel(np.array(mean_key), channels)
-    scale = _per_channel(1.0 / np.array(std_key), channels)
-    return _affine(out, center, scale, out, per_image=False)
-
-
-def _within_float32(img: np.ndarray) -> np.ndarray:
-    """Float64 values beyond float32's range, scaled into it (every per-image method here is
-    invariant to the image's scale); anything else unchanged."""
-    if img.dtype != np.float64:
-        return img
-    magnitude = float(np.max(np.abs(img)))
-    if not np.isfinite(magnitude):
-        _raise_not_finite(img, "robust")
-    return img / magnitude if magnitude > 1e30 else img
-
-
-def _check_percentiles(percentiles: Sequence[float]) -> tuple[float, float]:
-    values = tuple(float(v) for v in percentiles)
-    if len(values) != 2 or not 0 <= values[0] < values[1] <= 100:
-        raise ValueError(
-            f"percentiles must be (low, high) with 0 <= low < high <= 100, got {percentiles}."
-        )
-    return values[0], values[1]
-
-
-def _inverse(spread: np.ndarray) -> np.ndarray:
-    spread = np.asarray(spread, dtype=np.float64)
-    return np.divide(1.0, spread, out=np.zeros_like(spread), where=spread != 0)
+    scale_max = (
+        default_max_pixel_value(img.dtype)
+        if max_pixel_value is None
+        else check_max_pixel_value(max_pixel_value)
+    )
+    center, scale = fixed_center_scale(mean_values, std_values, scale_max, channels)
+    return affine(out, center, scale, out, cached=True, bounded=False)
 
 
 def _per_channel(values: np.ndarray, channels: int) -> np.ndarray:

@@ -30,13 +30,21 @@ is 0 the input is locally flat and the output is 0.
 from __future__ import annotations
 
 import math
+import os
 
 import cv2
 import numpy as np
 
-from albu_norm._core import _written, check_image, num_channels
+from albu_norm._checks import check_image, num_channels
+from albu_norm._statistics import power_of_two_scaled, reciprocal_or_zero
 
-__all__ = ["check_statistics_image", "local_contrast_normalize", "normalize_per_pixel"]
+__all__ = [
+    "check_lcn_parameters",
+    "check_statistics_image",
+    "load_statistics_image",
+    "local_contrast_normalize",
+    "normalize_per_pixel",
+]
 
 
 def check_statistics_image(stat: np.ndarray, name: str) -> np.ndarray:
@@ -51,11 +59,28 @@ def check_statistics_image(stat: np.ndarray, name: str) -> np.ndarray:
             f"{getattr(stat, 'shape', type(stat).__name__)}."
         )
     if stat.dtype.kind not in "uif":
-        raise TypeError(f"{name} must hold real numbers, got dtype {stat.dtype}.")
+        raise TypeError(
+            f"{name} must hold real numbers (integers or floats), got dtype {stat.dtype}."
+        )
     values = stat.astype(np.float32)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name} holds NaN/Inf or values beyond float32.")
     return values
+
+
+def load_statistics_image(path: str | os.PathLike[str], name: str) -> np.ndarray:
+    """Load a statistics image saved with ``np.save``, never unpickling (``allow_pickle=False``),
+    and check it as :func:`check_statistics_image` does.
+
+    Raises:
+        ValueError: the file cannot be read, holds pickled objects, or is not a finite real
+            array of 2 or 3 dimensions (the message names the file and ``name``).
+    """
+    try:
+        array = np.load(os.fspath(path), allow_pickle=False)
+        return check_statistics_image(array, name)
+    except Exception as error:  # OSError, pickled content, a bool/complex/empty array, ...
+        raise ValueError(f"cannot use {name} {os.fspath(path)!r}: {error}") from None
 
 
 def normalize_per_pixel(
@@ -83,11 +108,10 @@ def normalize_per_pixel(
     mean = _fit(check_statistics_image(mean_image, "mean_image"), img, resize, "mean_image")
     out = np.empty(img.shape, dtype=np.float32)
     np.copyto(out, img, casting="unsafe")
-    cv2.subtract(out, mean, dst=out)
+    np.subtract(out, mean, out=out)
     if scale_image is not None:
         scale = _fit(check_statistics_image(scale_image, "scale_image"), img, resize, "scale_image")
-        inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
-        _written(cv2.multiply(out, inverse, dst=out), out)
+        np.multiply(out, reciprocal_or_zero(scale), out=out)
     return out
 
 
@@ -123,6 +147,40 @@ def gaussian_window(kernel_size: int, sigma: float) -> np.ndarray:
     return cv2.getGaussianKernel(kernel_size, sigma, cv2.CV_64F).ravel()
 
 
+def check_lcn_parameters(
+    kernel_size: object, sigma: object, floor: object
+) -> tuple[int, float, str | float]:
+    """Check the parameters of :func:`local_contrast_normalize`; returns (kernel_size, sigma,
+    floor) with sigma's default (kernel_size / 4) filled in.
+
+    Raises:
+        ValueError: kernel_size not an odd integer >= 1; sigma not a finite number > 0; floor
+            neither "mean" nor a finite number >= 0.
+    """
+    if not (
+        isinstance(kernel_size, (int, np.integer))
+        and not isinstance(kernel_size, bool)
+        and kernel_size >= 1
+        and kernel_size % 2 == 1
+    ):
+        raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}.")
+    if sigma is None:
+        sigma = int(kernel_size) / 4
+    if (
+        isinstance(sigma, bool)
+        or not isinstance(sigma, (int, float, np.number))
+        or not (math.isfinite(float(sigma)) and float(sigma) > 0)
+    ):
+        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}.")
+    if floor != "mean" and (
+        isinstance(floor, bool)
+        or not isinstance(floor, (int, float, np.number))
+        or not (math.isfinite(float(floor)) and float(floor) >= 0)
+    ):
+        raise ValueError(f"floor must be 'mean' or a finite number >= 0, got {floor!r}.")
+    return int(kernel_size), float(sigma), "mean" if floor == "mean" else float(floor)
+
+
 def local_contrast_normalize(
     img: np.ndarray,
     kernel_size: int = 9,
@@ -143,22 +201,13 @@ def local_contrast_normalize(
         ValueError: kernel_size not an odd integer >= 1; sigma <= 0; a negative or unknown
             floor; NaN/Inf in img.
     """
-    if not (isinstance(kernel_size, int) and kernel_size >= 1 and kernel_size % 2 == 1):
-        raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}.")
-    sigma = kernel_size / 4 if sigma is None else float(sigma)
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}.")
-    if not (floor == "mean" or (isinstance(floor, (int, float)) and floor >= 0)):
-        raise ValueError(f"floor must be 'mean' or a number >= 0, got {floor!r}.")
-    img = check_image(img)
-    magnitude = float(np.max(np.abs(img))) if img.dtype.kind == "f" else 0.0
-    if not math.isfinite(magnitude):
-        raise ValueError("img contains NaN or Inf; local statistics would be NaN.")
-    if magnitude > 1e15:  # v^2 would overflow float32: work on img / magnitude (floor scaled)
-        x = (img / magnitude).astype(np.float32)
-        floor = floor if floor == "mean" else float(floor) / magnitude
-    else:
-        x = img.astype(np.float32)
+    kernel_size, sigma, floor = check_lcn_parameters(kernel_size, sigma, floor)
+    # the overflow policy: v^2 in float32 must neither overflow nor underflow (LCN is invariant
+    # to the image's scale; a constant floor is scaled with the image)
+    scaled, exponent = power_of_two_scaled(check_image(img), what="local contrast normalization")
+    x = scaled.astype(np.float32)
+    if floor != "mean":
+        floor = math.ldexp(float(floor), -exponent)
     x3 = x.reshape(img.shape[0], img.shape[1], -1)
     window = (kernel_size, kernel_size)
     local_mean = cv2.GaussianBlur(x3.mean(axis=2), window, sigma, borderType=cv2.BORDER_REFLECT_101)

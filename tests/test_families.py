@@ -114,8 +114,11 @@ def test_bgr_preset_contract_batches_and_serialization(photo):
 
 
 def test_bgr_preset_needs_three_channels():
-    with pytest.raises(ValueError, match="needs a 3-channel image"):
+    with pytest.raises(ValueError, match="preset 'caffe' has 3 channel values but the image has 1"):
         AN.Normalize(preset="caffe")(image=np.zeros((8, 8), np.uint8))
+    with pytest.raises(ValueError, match="needs a 3-channel image"):  # one value, but BGR
+        AN.Normalize(mean=0.5, std=0.2, input_channel_order="BGR")  # no reversal: fine
+        F.normalize(np.zeros((8, 8), np.uint8), 0.5, 0.2, reverse_channels=True)
 
 
 def test_explicit_mean_is_in_input_order(photo):
@@ -252,7 +255,7 @@ def test_denormalize_errors():
         F.denormalize(np.zeros((2, 2, 3), np.float32), 0.5, 0.5, layout="NCHW")
     with pytest.raises(TypeError, match="numpy array or a torch tensor"):
         F.denormalize([[0.0]], 0.5, 0.5)
-    with pytest.raises(ValueError, match="mean has 2 values"):
+    with pytest.raises(ValueError, match="mean has 2 channel values"):
         F.denormalize(np.zeros((2, 2, 3), np.float32), (0.1, 0.2), 0.5)
     with pytest.raises(ValueError, match="NaN"):
         F.denormalize(np.full((2, 2, 1), np.nan, np.float32), 0.5, 0.5)

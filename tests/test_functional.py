@@ -268,14 +268,16 @@ def test_not_an_array():
 def test_three_value_preset_on_other_channel_counts(shape):
     img = np.zeros(shape, np.uint8)
     channels = 1 if len(shape) == 2 else shape[2]
-    with pytest.raises(ValueError, match=f"mean has 3 values but the image has {channels} channel"):
+    with pytest.raises(
+        ValueError, match=f"mean has 3 channel values but the image has {channels} channel"
+    ):
         F.normalize(img, *IMAGENET)
 
 
 @pytest.mark.parametrize(
     ("mean", "std", "match"),
     [
-        ((0.5,), (0.0,), "std must be finite and > 0"),
+        ((0.5,), (0.0,), "std must be finite numbers > 0"),
         ((0.5,), (-1.0,), "std"),
         ((np.nan,), (1.0,), "mean must be finite"),
         ((0.5,), (np.inf,), "std"),

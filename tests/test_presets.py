@@ -89,10 +89,13 @@ def test_register_use_and_unregister():
     ("kwargs", "match"),
     [
         ({"name": "imagenet", "mean": (0.1,), "std": (0.1,)}, "built-in"),
-        ({"name": "x", "mean": (0.1, 0.2), "std": (0.1,)}, "mean has 2 values and std has 1"),
-        ({"name": "x", "mean": (0.1,), "std": (0.0,)}, "std must be finite and > 0"),
+        (
+            {"name": "x", "mean": (0.1, 0.2), "std": (0.1, 0.2, 0.3)},
+            "mean has 2 values and std has 3",
+        ),
+        ({"name": "x", "mean": (0.1,), "std": (0.0,)}, "std must be finite numbers > 0"),
         ({"name": "x", "mean": (float("inf"),), "std": (1.0,)}, "mean must be finite"),
-        ({"name": "x", "mean": (), "std": ()}, "non-zero number of channels"),
+        ({"name": "x", "mean": (), "std": ()}, "mean is empty"),
         ({"name": "x", "mean": (0.1,), "std": (0.1,), "channel_order": "RBG"}, "channel_order"),
     ],
 )

@@ -126,5 +126,7 @@ def test_rejected_dtypes_name_the_problem(dtype):
 
 
 def test_channel_mismatch_names_both_numbers():
-    with pytest.raises(ValueError, match="mean has 3 values but the image has 5 channels"):
+    with pytest.raises(
+        ValueError, match="preset 'imagenet' has 3 channel values but the image has 5 channels"
+    ):
         AN.Normalize(preset="imagenet")(image=np.zeros((4, 4, 5), np.uint8))

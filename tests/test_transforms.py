@@ -145,7 +145,9 @@ def test_invalid_parameters(kwargs, match):
 def test_imagenet_on_wrong_channel_count(shape):
     img = np.zeros(shape, np.uint8)
     channels = 1 if len(shape) == 2 else 5
-    with pytest.raises(ValueError, match=f"mean has 3 values but the image has {channels}"):
+    with pytest.raises(
+        ValueError, match=f"preset 'imagenet' has 3 channel values but the image has {channels}"
+    ):
         AN.Normalize(preset="imagenet")(image=img)
 
 

@@ -1,0 +1,312 @@
+"""Every validation rule of albu_norm, once, with one message per rule.
+
+Private: the public functions (:mod:`albu_norm.functional`, :mod:`albu_norm.robust`,
+:mod:`albu_norm.spatial`), the spec resolver (:mod:`albu_norm.spec`), the preset registry and the
+dataset statistics call these; nothing else validates images or statistics. Messages say what
+was wrong, what was expected and how to fix it, with the actual values.
+
+Dtype rule (the one scale rule of the package): ``max_pixel_value=None`` means 255 for uint8,
+65535 for uint16 and 1.0 for float32/float64 images.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping, Sequence, Set
+from typing import Any, Union, cast
+
+import numpy as np
+
+Values = Union[float, Sequence[float]]
+
+#: Modes whose statistics come from the image itself.
+PER_IMAGE_NORMALIZATIONS: tuple[str, ...] = (
+    "image",
+    "image_per_channel",
+    "min_max",
+    "min_max_per_channel",
+    "per_image_standardization",
+)
+#: Every value of ``normalization``; "standard" uses fixed mean/std.
+NORMALIZATIONS: tuple[str, ...] = ("standard", *PER_IMAGE_NORMALIZATIONS)
+
+#: Input dtypes of the core.
+SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
+    np.dtype(t) for t in (np.uint8, np.uint16, np.float32, np.float64)
+)
+_MAX_VALUES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+#: The most channels an image may have. Every mode is exact up to this count (above OpenCV's own
+#: limit of 128 channels per array, OpenCV 5, the kernels route to numpy); more channels are
+#: almost always a channel-first array.
+MAX_CHANNELS = 512
+
+CHANNEL_ORDERS = ("RGB", "BGR")
+
+
+def check_image(img: object, *, name: str = "img") -> np.ndarray:
+    """Validate an image and return it as a C-contiguous array (a copy only when needed).
+
+    Args:
+        img: image, shape (H, W) or (H, W, C) with 1 <= C <= 512; uint8, uint16, float32 or
+            float64.
+        name: how the image is called in error messages.
+    Returns:
+        the same data as a C-contiguous array (the input itself when it already is one).
+    Raises:
+        TypeError: img is not a numpy array, or has an unsupported dtype.
+        ValueError: img is not 2- or 3-dimensional, is empty, or has more than 512 channels.
+    """
+    if not isinstance(img, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array of shape (H, W) or (H, W, C), got {type(img).__name__}. "
+            "Convert it with np.asarray(...)."
+        )
+    if img.dtype not in SUPPORTED_DTYPES:
+        supported = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+        raise TypeError(
+            f"{name} has dtype {img.dtype}, which albu_norm does not support; expected one of "
+            f"{supported}. Convert it first, e.g. {name}.astype(np.float32)."
+        )
+    if img.ndim not in (2, 3):
+        raise ValueError(
+            f"{name} must have shape (H, W) or (H, W, C), got shape {img.shape} ({img.ndim} "
+            "dimensions). Pass batches of shape (N, H, W, C) through a transform's images= "
+            "argument, one image at a time to the core functions."
+        )
+    if img.size == 0:
+        raise ValueError(f"{name} is empty (shape {img.shape}); there is nothing to normalize.")
+    if img.ndim == 3 and img.shape[2] > MAX_CHANNELS:
+        raise ValueError(
+            f"{name} has {img.shape[2]} channels (shape {img.shape}); at most {MAX_CHANNELS} are "
+            "supported. Is the channel axis first? albu_norm expects (H, W, C): use "
+            "np.moveaxis(img, 0, -1)."
+        )
+    return np.ascontiguousarray(img)
+
+
+def num_channels(img: np.ndarray) -> int:
+    """Number of channels of an (H, W) or (H, W, C) image: 1 for (H, W)."""
+    return 1 if img.ndim == 2 else int(img.shape[2])
+
+
+def default_max_pixel_value(dtype: np.dtype | type) -> float:
+    """The dtype rule: the value that maps to 1.0 when ``max_pixel_value`` is None.
+
+    255 for uint8, 65535 for uint16, 1.0 for float32 and float64 (float images are taken to be
+    on the 0-1 scale already).
+    """
+    return _MAX_VALUES.get(np.dtype(dtype), 1.0)
+
+
+def check_normalization(normalization: object, allowed: tuple[str, ...] = NORMALIZATIONS) -> str:
+    """Return ``normalization`` if it is one of ``allowed``.
+
+    Raises:
+        ValueError: unknown mode; the message lists the modes and close matches.
+    """
+    if isinstance(normalization, str) and normalization in allowed:
+        return normalization
+    close = difflib.get_close_matches(str(normalization), allowed, n=2)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(
+        f"normalization must be one of {', '.join(repr(m) for m in allowed)}; got "
+        f"{normalization!r}.{hint}"
+    )
+
+
+def channel_values(value: object, name: str) -> tuple[float, ...]:
+    """A number or an *ordered* sequence of numbers as a tuple of floats (not yet range-checked).
+
+    Accepts int/float, numpy scalars and arrays, lists, tuples and other ordered sequences
+    (e.g. OmegaConf's ListConfig).
+
+    Raises:
+        ValueError: a string, a set or a mapping (their order is not the channel order), a
+            bool, an empty or nested sequence, or anything that is not a number.
+    """
+    if isinstance(value, np.ndarray):
+        if value.ndim > 1:
+            raise ValueError(
+                f"{name} must be one number or a flat list of numbers, got an array "
+                f"of shape {value.shape}."
+            )
+        value = value.tolist()
+    if isinstance(value, (str, bytes)):
+        raise ValueError(
+            f"{name} must be a number or a list of numbers, got the string {value!r}. Write "
+            f"{name}=(0.485, 0.456, 0.406), not a string."
+        )
+    if isinstance(value, (Set, Mapping)):
+        raise ValueError(
+            f"{name} must be an ordered list of numbers (one per channel), got a "
+            f"{type(value).__name__} {value!r}, whose order is not the channel order. Use a "
+            "list or tuple."
+        )
+    items: Iterable[Any]
+    if _is_number(value):
+        items = (value,)
+    elif isinstance(value, Sequence) or (
+        hasattr(value, "__len__") and hasattr(value, "__getitem__")
+    ):
+        items = list(value)  # type: ignore[call-overload]
+        if not items:
+            raise ValueError(f"{name} is empty: give one number, or one per channel.")
+    else:
+        raise ValueError(
+            f"{name} must be a number or a list of numbers, got {type(value).__name__} {value!r}."
+        )
+    floats = []
+    for item in items:
+        if not _is_number(item):
+            raise ValueError(
+                f"{name} must hold numbers only, got {item!r} ({type(item).__name__}) in {value!r}."
+            )
+        floats.append(float(cast(float, item)))
+    return tuple(floats)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def check_mean(mean: object, name: str = "mean") -> tuple[float, ...]:
+    """``mean`` as a tuple of finite floats.
+
+    Raises:
+        ValueError: not a number or ordered list of numbers (see :func:`channel_values`), or a
+            value is NaN/Inf.
+    """
+    values = channel_values(mean, name)
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name} must be finite numbers, got {values}.")
+    return values
+
+
+def check_std(std: object, name: str = "std") -> tuple[float, ...]:
+    """``std`` as a tuple of finite floats > 0.
+
+    Raises:
+        ValueError: not a number or ordered list of numbers, or a value that is not finite and
+            > 0 (a zero std would divide by zero).
+    """
+    values = channel_values(std, name)
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(
+            f"{name} must be finite numbers > 0 for every channel, got {values}. A zero std "
+            "would divide by zero; check the statistics you passed."
+        )
+    return values
+
+
+def check_mean_std(mean: object, std: object) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Checked mean and std, whose lengths must be equal or one of them 1.
+
+    Raises:
+        ValueError: as :func:`check_mean` and :func:`check_std`; lengths that fit no channel
+            count (e.g. 2 and 3).
+    """
+    mean_values, std_values = check_mean(mean), check_std(std)
+    if len(mean_values) != len(std_values) and 1 not in (len(mean_values), len(std_values)):
+        raise ValueError(
+            f"mean has {len(mean_values)} values and std has {len(std_values)}; give both one "
+            "value per channel (or one value for all channels)."
+        )
+    return mean_values, std_values
+
+
+def check_max_pixel_value(max_pixel_value: object) -> float:
+    """``max_pixel_value`` as a finite float > 0.
+
+    Raises:
+        ValueError: not a number, or not finite and > 0.
+    """
+    value = float(cast(float, max_pixel_value)) if _is_number(max_pixel_value) else math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"max_pixel_value must be a finite number > 0, got {max_pixel_value!r}. Leave it as "
+            "None to follow the dtype (255 for uint8, 65535 for uint16, 1.0 for floats)."
+        )
+    return value
+
+
+def check_channel_order(order: object, name: str = "channel_order") -> str:
+    """``order`` if it is "RGB" or "BGR".
+
+    Raises:
+        ValueError: anything else.
+    """
+    if order not in CHANNEL_ORDERS:
+        raise ValueError(f"{name} must be 'RGB' or 'BGR', got {order!r}.")
+    return str(order)
+
+
+def check_channel_count(
+    count: int,
+    channels: int,
+    shape: tuple[int, ...],
+    origin: str = "mean/std",
+    fix: str | None = None,
+) -> None:
+    """Raise unless ``count`` per-channel values fit an image of ``channels`` channels.
+
+    Args:
+        count: how many per-channel values there are.
+        channels: the image's channel count.
+        shape: the image's shape, for the message.
+        origin: what holds the values, for the message ("mean", "preset 'imagenet'", ...).
+        fix: how to fix it; default: pass values of the right length.
+    Raises:
+        ValueError: count is neither 1 nor ``channels``.
+    """
+    if count in (1, channels):
+        return
+    plural = "s" if channels != 1 else ""
+    if fix is None:
+        fix = f"Pass {origin} with {channels} value{plural}, or one value for all channels."
+    raise ValueError(
+        f"{origin} has {count} channel values but the image has {channels} channel{plural} "
+        f"(shape {shape}). {fix}"
+    )
+
+
+def check_percentiles(percentiles: object, name: str = "percentiles") -> tuple[float, float]:
+    """``(low, high)`` with 0 <= low < high <= 100.
+
+    Raises:
+        ValueError: not two numbers in that order and range.
+    """
+    values = channel_values(percentiles, name)
+    if len(values) != 2 or not 0 <= values[0] < values[1] <= 100:
+        raise ValueError(
+            f"{name} must be (low, high) with 0 <= low < high <= 100, got {percentiles!r}."
+        )
+    return values[0], values[1]
+
+
+def check_range(clip_range: object, name: str = "clip_range") -> tuple[float, float]:
+    """``(low, high)``: finite numbers with low < high.
+
+    Raises:
+        ValueError: not two finite numbers with low < high.
+    """
+    values = channel_values(clip_range, name)
+    if len(values) != 2 or not all(math.isfinite(v) for v in values) or not values[0] < values[1]:
+        raise ValueError(f"{name} must be (low, high) with finite low < high, got {clip_range!r}.")
+    return values[0], values[1]
+
+
+def raise_not_finite(img: np.ndarray, what: str) -> None:
+    """The one message for NaN/Inf in an image whose statistics are needed.
+
+    Raises:
+        ValueError: always.
+    """
+    raise ValueError(
+        f"img contains NaN or Inf (shape {img.shape}, dtype {img.dtype}); the statistics of "
+        f"{what} would be NaN. Clean the image first, e.g. np.nan_to_num(img), or use fixed "
+        "statistics (normalization='standard')."
+    )

@@ -1,0 +1,277 @@
+"""Statistics of one image: the center and spread of every per-image mode, exact histograms and
+percentiles, one overflow policy and one reciprocal-or-zero.
+
+Private; inputs are validated (:mod:`albu_norm._checks`), C-contiguous, of a supported dtype.
+
+* Center and spread (:func:`center_spread`): ``(mean, std)`` or ``(min, max - min)``, over all
+  values or per channel, in float64 on the image's own scale. ``std`` is the population std
+  (ddof=0): OpenCV's one-pass ``meanStdDev``, recomputed exactly in two passes wherever that
+  formula could lose digits (``std <= 1e-3 * |mean|``, which includes every uniform channel, or
+  values so small that their squares underflow).
+* Overflow policy (:func:`power_of_two_scaled`): where a float image's values would overflow or
+  underflow the arithmetic of a statistic, it is computed on the image scaled by an exact power
+  of two and scaled back; the per-image modes are invariant to the image's scale, so the
+  result is the same as for the image itself.
+* :func:`reciprocal_or_zero`: ``1 / spread``, with 0 where the spread is 0 (a uniform image or
+  channel normalizes to exact zeros: no epsilon anywhere).
+* Histograms (:func:`histogram`) and percentiles from them (:func:`histogram_percentile`):
+  exact for uint8/uint16; numpy's default "linear" percentile definition.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import cv2
+import numpy as np
+
+from albu_norm._checks import num_channels, raise_not_finite
+
+#: OpenCV's most channels per array (CV_CN_MAX, OpenCV 5; 512 in OpenCV 4): above it the
+#: statistics and kernels use numpy.
+CV_MAX_CHANNELS = 128
+#: Bins of an exact histogram per integer dtype.
+HISTOGRAM_BINS = {np.dtype(np.uint8): 256, np.dtype(np.uint16): 65536}
+_CALCHIST_MAX_PIXELS = 2**24  # calcHist counts in float32: exact below 2**24 per bin
+
+# OpenCV's one-pass std errs by about eps64 * (mean/std)^2 relative: below this ratio std/|mean|
+# it is recomputed exactly in two passes.
+_SMALL_STD = 1e-3
+# Below this magnitude, squares of values (and of deviations) lose digits to underflow.
+_TINY = 2.0**-450
+# The range of magnitudes in which float32 arithmetic on values and their squares is safe.
+_SAFE_RANGE = (2.0**-40, 2.0**40)
+
+
+def reciprocal_or_zero(spread: np.ndarray) -> np.ndarray:
+    """``1 / spread``, 0 where ``spread`` is 0; float32 for float32 input, float64 otherwise."""
+    spread = np.asarray(spread)
+    if spread.dtype != np.float32:
+        spread = spread.astype(np.float64)
+    return np.divide(1.0, spread, out=np.zeros_like(spread), where=spread != 0)
+
+
+def power_of_two_scaled(
+    img: np.ndarray, always: bool = False, what: str = "this normalization"
+) -> tuple[np.ndarray, int]:
+    """The overflow policy: ``(img * 2**-e, e)`` with ``max|img| * 2**-e`` in [0.5, 1).
+
+    Integer images, and float images whose magnitude lies in the safe range [2**-40, 2**40],
+    are returned as they are with ``e = 0`` unless ``always``. Scaling by a power of two is
+    exact, so statistics of the scaled image, scaled back by ``2**e``, are those of the image.
+
+    Raises:
+        ValueError: the image holds NaN or Inf.
+    """
+    if img.dtype.kind != "f":
+        return img, 0
+    magnitude = max(abs(float(img.min())), abs(float(img.max())))  # NaN propagates, no copy
+    if not math.isfinite(magnitude):
+        raise_not_finite(img, what)
+    if magnitude == 0 or (not always and _SAFE_RANGE[0] <= magnitude <= _SAFE_RANGE[1]):
+        return img, 0
+    exponent = math.frexp(magnitude)[1]
+    return np.ldexp(img, -exponent).astype(img.dtype, copy=False), exponent
+
+
+# --------------------------------------------------------------------------------------------
+# Center and spread of the per-image modes
+# --------------------------------------------------------------------------------------------
+
+
+def center_scale(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
+    """Center and scale (float64, length C) such that ``(img - center) * scale`` is the mode.
+
+    Raises:
+        ValueError: the image holds NaN or Inf.
+    """
+    center, spread, exponent = center_spread(img, normalization)
+    if normalization == "per_image_standardization":
+        # TensorFlow's floor (tensorflow/python/ops/image_ops_impl.py): the std is capped
+        # away from zero at 1 / sqrt(number of values), on the image's own scale. A uniform
+        # image keeps spread 0: its output is exactly 0 either way (x - mean = 0).
+        floor = math.ldexp(1.0 / math.sqrt(img.size), -exponent)
+        spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
+    scale = np.ldexp(reciprocal_or_zero(spread), -exponent)
+    channels = num_channels(img)
+    if len(center) != channels:  # statistics over all channels: the same for each
+        return np.repeat(center, channels), np.repeat(scale, channels)
+    return center, scale
+
+
+def center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(center, spread, e) of a mode: center (min or mean) on the image's scale and the spread
+    (max - min or std) in units of ``2**e``, over all values (length-1 vectors) or per channel.
+
+    ``e`` is 0 unless the image's values are so large that the statistics overflow float64
+    (values spanning its whole range): then they are computed on the image scaled by ``2**-e``
+    (the overflow policy), and the spread stays in those units, where it is finite.
+
+    Raises:
+        ValueError: the image holds NaN or Inf.
+    """
+    center, spread = _center_spread(img, normalization)
+    if _all_finite(center, spread):
+        return center, spread, 0
+    what = f"normalization={normalization!r}"
+    scaled, exponent = power_of_two_scaled(img, always=True, what=what)  # raises on NaN/Inf
+    center, spread = _center_spread(scaled, normalization)
+    return np.ldexp(center, exponent), spread, exponent
+
+
+def _center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
+    per_channel = normalization.endswith("per_channel")
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are handled above
+        if normalization.startswith("min_max"):
+            low, high = min_max(img, per_channel)
+            return low, high - low
+        mean, std = _mean_std(img, per_channel)
+        if not _all_finite(mean, std):
+            return mean, std
+        return _exact_small_std(img, per_channel, mean, std)
+
+
+def _all_finite(*vectors: np.ndarray) -> bool:
+    # Python on these length-C vectors is faster than numpy reductions (per-call overhead).
+    return all(math.isfinite(v) for vector in vectors for v in vector.tolist())
+
+
+def _as_2d(img: np.ndarray) -> np.ndarray:
+    return img.reshape(img.shape[0], -1)
+
+
+def _mean_std(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Population mean and std in float64: per channel, or over all values (length-1 arrays)."""
+    channels = num_channels(img)
+    if per_channel and channels > CV_MAX_CHANNELS:
+        values = img.reshape(-1, channels)
+        mean = values.mean(axis=0, dtype=np.float64)
+        deviations = values - mean
+        return mean, np.sqrt(np.einsum("ij,ij->j", deviations, deviations) / len(values))
+    if per_channel or img.dtype == np.uint8 or not 1 < channels <= 4:
+        mean, std = cv2.meanStdDev(img if per_channel else _as_2d(img))
+        return mean.ravel().astype(np.float64), std.ravel().astype(np.float64)
+    # OpenCV is faster on C <= 4 interleaved channels than on the flat view for non-uint8
+    # data: combine the channels' moments (equal counts) into the overall ones.
+    means, stds = (v.ravel() for v in cv2.meanStdDev(img))
+    mean = means.mean()
+    variance = max(float(np.mean(stds * stds + means * means) - mean * mean), 0.0)
+    return np.array([mean]), np.array([math.sqrt(variance)])
+
+
+def min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum and maximum as float64: per channel, or over all values. NaN propagates."""
+    if not per_channel or img.ndim == 2:
+        return np.array([img.min()], dtype=np.float64), np.array([img.max()], dtype=np.float64)
+    _, width, channels = img.shape
+    rows = _as_2d(img)  # reduce over rows first (vectorised), then over the W pixels of a row
+    low = rows.min(axis=0).reshape(width, channels).min(axis=0)
+    high = rows.max(axis=0).reshape(width, channels).max(axis=0)
+    return low.astype(np.float64), high.astype(np.float64)
+
+
+def _exact_small_std(
+    img: np.ndarray, per_channel: bool, mean: np.ndarray, std: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recompute small stds exactly: 0 for a uniform channel, two-pass float64 otherwise, on
+    the channel scaled by a power of two so that squares of tiny deviations do not underflow."""
+    suspicious = (std <= _SMALL_STD * np.abs(mean)) | (std < _TINY)
+    if not np.any(suspicious):
+        return mean, std
+    mean, std = mean.copy(), std.copy()
+    values = img.reshape(-1, num_channels(img)) if per_channel else img.reshape(-1, 1)
+    for index in np.flatnonzero(suspicious):
+        channel = values[:, index]
+        if channel.min() == channel.max():
+            mean[index], std[index] = float(channel[0]), 0.0
+            continue
+        scaled, exponent = power_of_two_scaled(channel.astype(np.float64), always=True)
+        center = float(scaled.mean())
+        deviations = scaled - center
+        mean[index] = math.ldexp(center, exponent)
+        std[index] = math.ldexp(math.sqrt(float(np.mean(deviations * deviations))), exponent)
+    return mean, std
+
+
+# --------------------------------------------------------------------------------------------
+# Histograms and percentiles
+# --------------------------------------------------------------------------------------------
+
+
+def histogram(view: np.ndarray, bins: int) -> np.ndarray:
+    """Exact per-channel histogram (C, bins) int64 of an (H, W, C) integer image."""
+    height, width, channels = view.shape
+    if height * width < _CALCHIST_MAX_PIXELS and channels <= CV_MAX_CHANNELS:
+        counts = [
+            cv2.calcHist([view], [c], None, [bins], [0, bins]).ravel() for c in range(channels)
+        ]
+        return np.rint(np.array(counts)).astype(np.int64)
+    flat = view.reshape(-1, channels)
+    return np.stack([np.bincount(flat[:, c], minlength=bins) for c in range(channels)])
+
+
+def histogram_percentile(histogram: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(values, q)`` (method "linear") of every channel, from its histogram.
+
+    Raises:
+        ValueError: q is not in [0, 100].
+    """
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentiles must be in [0, 100], got {q}.")
+    values = []
+    for counts in histogram:
+        cumulative = np.cumsum(counts)
+        position = q / 100 * (cumulative[-1] - 1)
+        below = math.floor(position)
+        fraction = position - below
+        low = int(np.searchsorted(cumulative, below, side="right"))
+        high = int(np.searchsorted(cumulative, min(below + 1, cumulative[-1] - 1), side="right"))
+        values.append(low + fraction * (high - low))
+    return np.array(values)
+
+
+def percentiles(img: np.ndarray, q: tuple[float, ...], per_channel: bool) -> np.ndarray:
+    """Percentiles of an image, shape (len(q), C) per channel or (len(q), 1) over all values.
+
+    Exact for uint8/uint16 (histograms); ``np.percentile`` (method "linear", float64) for
+    floats.
+
+    Raises:
+        ValueError: a percentile outside [0, 100]; NaN/Inf in a float image.
+    """
+    channels = num_channels(img) if per_channel else 1
+    view = img.reshape(img.shape[0], -1, channels)  # (H, W*C/channels, channels)
+    bins = HISTOGRAM_BINS.get(img.dtype)
+    if bins is not None:
+        counts = histogram(view, bins)
+        return np.stack([histogram_percentile(counts, value) for value in q])
+    for value in q:
+        if not 0 <= value <= 100:
+            raise ValueError(f"percentiles must be in [0, 100], got {value}.")
+    values = view.reshape(-1, channels)
+    if not np.all(np.isfinite(values)):
+        raise_not_finite(img, "a robust normalization")
+    # float64: numpy interpolates with b - a, which overflows float32 near its range limits
+    return np.percentile(values.astype(np.float64), list(q), axis=0).reshape(len(q), channels)
+
+
+# --------------------------------------------------------------------------------------------
+# Center and scale of the standard mode (fixed statistics)
+# --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def fixed_center_scale(
+    mean: tuple[float, ...], std: tuple[float, ...], max_pixel_value: float, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(img / max_pixel_value - mean) / std`` written as ``(img - center) * scale``:
+    ``center = mean * max_pixel_value``, ``scale = 1 / (max_pixel_value * std)``, float64
+    read-only vectors of length ``channels`` (mean/std of length 1 or ``channels``, checked)."""
+    mean_vector = np.broadcast_to(np.array(mean, dtype=np.float64), (channels,))
+    std_vector = np.broadcast_to(np.array(std, dtype=np.float64), (channels,))
+    center = mean_vector * max_pixel_value
+    scale = 1.0 / (max_pixel_value * std_vector)
+    center.flags.writeable = False
+    scale.flags.writeable = False
+    return center, scale

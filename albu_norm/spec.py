@@ -1,0 +1,412 @@
+"""The normalization spec: one frozen record of what a normalization is, and its one resolver.
+
+A :class:`NormalizationSpec` says exactly what happens to an image: the mode, the fixed mean and
+std (on the 0-1 scale of ``max_pixel_value``, in the model's channel order), the scale rule
+(``max_pixel_value``, or None for the dtype rule: 255 for uint8, 65535 for uint16, 1.0 for
+floats), the channel reversal (the model's ``channel_order`` against the
+``input_channel_order`` of the images), an optional clip of the input in raw units before the
+affine (nnU-Net's CT scheme), and where the numbers came from (``source``).
+
+:func:`resolve_spec` is the only way the package turns user arguments into a spec. Its
+precedence, as timm's ``resolve_data_config`` (explicit arguments > pretrained config >
+default):
+
+1. explicit arguments: ``mean``/``std`` (in the input's channel order) and ``max_pixel_value``;
+2. one source, at most: ``preset`` (a registered name), ``stats`` (a statistics file of
+   ``albu-norm stats``, or its record), ``model_config`` (a model's own config file or dict);
+   ``mean``/``std`` together with a source is an error (which one would you mean?), an
+   explicit ``max_pixel_value`` overrides the source's;
+3. the default: preset ``imagenet`` (as ``albumentations.Normalize``).
+
+Every entry point resolves through it: ``Normalize``, ``Denormalize``, ``RobustNormalize``'s
+dataset mode, :func:`register_preset_from_file`, ``Normalize.from_model_config``, and the torch
+module. Scale rule of stats files and model configs: a scale equal to the dtype default of the
+data it describes (255 for uint8 data, 65535 for uint16, 1 for floats; a model config's
+``rescale_factor`` within 1e-6 of 1/255) becomes the dtype rule, so that the same photo as uint8
+or as float in [0, 1] gives the same output.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from albu_norm import functional as F
+from albu_norm._checks import (
+    NORMALIZATIONS,
+    check_channel_count,
+    check_channel_order,
+    check_max_pixel_value,
+    check_mean_std,
+    check_normalization,
+    check_range,
+    default_max_pixel_value,
+    num_channels,
+)
+from albu_norm.model_configs import read_model_config
+from albu_norm.presets import Preset, get_preset, register_preset
+from albu_norm.robust import normalize_clipped
+from albu_norm.stats.result import load_stats
+
+__all__ = ["NormalizationSpec", "register_preset_from_file", "resolve_spec"]
+
+DEFAULT_PRESET = "imagenet"
+StatsSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class NormalizationSpec:
+    """What a normalization is, checked when it is made (a ValueError names the field).
+
+    Attributes:
+        normalization: "standard" (fixed mean/std) or a per-image mode ("image",
+            "image_per_channel", "min_max", "min_max_per_channel", "per_image_standardization").
+        mean: per-channel means on the 0-1 scale of max_pixel_value, in ``channel_order``;
+            None for per-image modes.
+        std: per-channel stds in the same units, each > 0; None for per-image modes.
+        max_pixel_value: the pixel value that maps to 1.0; None is the dtype rule.
+        channel_order: "RGB" or "BGR": the order of mean/std and of the output.
+        input_channel_order: "RGB" or "BGR": the order of the images it receives; when it
+            differs from ``channel_order`` the channels are reversed first (3 channels only).
+        clip_range: (low, high) in raw input units, applied before the affine; or None.
+        source: where the numbers came from, e.g. "preset 'clip'", "stats file stats.json".
+    """
+
+    normalization: str = "standard"
+    mean: Optional[tuple[float, ...]] = None
+    std: Optional[tuple[float, ...]] = None
+    max_pixel_value: Optional[float] = None
+    channel_order: str = "RGB"
+    input_channel_order: str = "RGB"
+    clip_range: Optional[tuple[float, float]] = None
+    source: str = "explicit mean/std"
+
+    def __post_init__(self) -> None:
+        check_normalization(self.normalization)
+        check_channel_order(self.channel_order)
+        check_channel_order(self.input_channel_order, "input_channel_order")
+        if self.max_pixel_value is not None:
+            object.__setattr__(self, "max_pixel_value", check_max_pixel_value(self.max_pixel_value))
+        if self.normalization == "standard":
+            if self.mean is None or self.std is None:
+                raise ValueError("normalization='standard' needs mean and std.")
+            mean, std = check_mean_std(self.mean, self.std)
+            object.__setattr__(self, "mean", mean)
+            object.__setattr__(self, "std", std)
+        elif self.mean is not None or self.std is not None or self.clip_range is not None:
+            raise ValueError(
+                f"normalization={self.normalization!r} computes its statistics from each image; "
+                "it takes no mean, std or clip_range."
+            )
+        if self.clip_range is not None:
+            object.__setattr__(self, "clip_range", check_range(self.clip_range))
+
+    @property
+    def per_image(self) -> bool:
+        """True for the modes whose statistics come from each image."""
+        return self.normalization != "standard"
+
+    @property
+    def reverse_channels(self) -> bool:
+        """True when the input's channel order is reversed first (RGB <-> BGR)."""
+        return self.channel_order != self.input_channel_order
+
+    @property
+    def fixed(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(mean, std) of a fixed-statistics spec.
+
+        Raises:
+            ValueError: a per-image spec, which has none.
+        """
+        if self.mean is None or self.std is None:
+            raise ValueError(f"normalization={self.normalization!r} has no fixed mean and std.")
+        return self.mean, self.std
+
+    def max_value_for(self, dtype: np.dtype | type) -> float:
+        """The max_pixel_value this spec uses for images of ``dtype`` (the dtype rule if None)."""
+        if self.max_pixel_value is None:
+            return default_max_pixel_value(dtype)
+        return self.max_pixel_value
+
+    def apply(self, img: np.ndarray) -> np.ndarray:
+        """Normalize one image, shape (H, W) or (H, W, C): a new float32 array of its shape.
+
+        Raises:
+            TypeError, ValueError: as :func:`albu_norm.functional.normalize` and
+                :func:`albu_norm.functional.normalize_per_image`; a channel count that the
+                spec's mean/std do not fit (the message names the spec's source).
+        """
+        if self.per_image:
+            return F.normalize_per_image(img, self.normalization)  # type: ignore[arg-type]
+        self._check_fits(img)
+        mean, std = self.fixed
+        if self.clip_range is not None:
+            return normalize_clipped(img, self.clip_range, mean, std, self.max_pixel_value)
+        return F.normalize(
+            img, mean, std, self.max_pixel_value, reverse_channels=self.reverse_channels
+        )
+
+    def apply_batch(self, images: np.ndarray) -> np.ndarray:
+        """Normalize a batch (N, H, W) or (N, H, W, C); per-image modes per image.
+
+        Raises:
+            as :meth:`apply`.
+        """
+        if self.clip_range is not None:
+            return np.stack([self.apply(img) for img in images])
+        if not self.per_image and isinstance(images, np.ndarray) and images.ndim in (3, 4):
+            self._check_fits(images[0])
+        return F.normalize_images(
+            images,
+            self.normalization,
+            self.mean,
+            self.std,
+            self.max_pixel_value,
+            reverse_channels=self.reverse_channels,
+        )
+
+    def invert(self, values: np.ndarray, dtype: Any = np.uint8) -> np.ndarray:
+        """The inverse of a fixed-statistics spec on normalized values (H, W[, C]): a viewable
+        image of ``dtype`` in the input's channel order (see
+        :func:`albu_norm.functional.denormalize`; None max_pixel_value means 255).
+
+        Raises:
+            ValueError: a per-image spec (use ``functional.per_image_statistics``); as
+                :func:`albu_norm.functional.denormalize`.
+        """
+        if self.per_image:
+            raise ValueError(
+                "a per-image normalization has no fixed inverse: use "
+                "functional.per_image_statistics(img, mode) with functional.denormalize."
+            )
+        array = values[..., None] if values.ndim == 2 else values
+        restored = F.denormalize(
+            array,
+            self.mean,  # type: ignore[arg-type]
+            self.std,  # type: ignore[arg-type]
+            255.0 if self.max_pixel_value is None else self.max_pixel_value,
+            reverse_channels=self.reverse_channels,
+            dtype=dtype,
+        )
+        return restored[..., 0] if values.ndim == 2 else restored
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON/YAML-safe dict of every field (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def _check_fits(self, img: Any) -> None:
+        if not isinstance(img, np.ndarray) or img.ndim not in (2, 3) or self.mean is None:
+            return  # the functional layer reports what is wrong with the image
+        channels = num_channels(img)
+        count = len(self.mean)
+        if count in (1, channels):
+            return
+        fix = None
+        if not self.source.startswith("explicit"):
+            fix = (
+                f"Use a preset or mean/std with {channels} value{'s' if channels != 1 else ''} "
+                "(one value serves every channel)"
+            )
+            if channels == 1 and count == 3:
+                fix += (
+                    ", or give the model the 3 channels it expects: "
+                    "cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)"
+                )
+            fix += "."
+        check_channel_count(count, channels, img.shape, origin=self.source, fix=fix)
+
+
+def resolve_spec(
+    normalization: str = "standard",
+    mean: Any = None,
+    std: Any = None,
+    max_pixel_value: Any = None,
+    *,
+    preset: Optional[str] = None,
+    stats: Optional[StatsSource] = None,
+    model_config: Any = None,
+    input_channel_order: str = "RGB",
+    clip_range: Any = None,
+) -> NormalizationSpec:
+    """Resolve user arguments into a :class:`NormalizationSpec` (precedence in the module doc).
+
+    Args:
+        normalization: "standard" or a per-image mode.
+        mean: per-channel means (0-1 scale), in the input's channel order; with std.
+        std: per-channel stds, each > 0; with mean.
+        max_pixel_value: the pixel value of 1.0; None: the source's, else the dtype rule.
+        preset: a registered preset name (:func:`albu_norm.list_presets`).
+        stats: a statistics file (JSON/YAML of ``albu-norm stats --out``) or its record.
+        model_config: a model's config file, directory or dict
+            (:func:`albu_norm.model_configs.read_model_config`).
+        input_channel_order: "RGB" or "BGR": the order of the images to normalize.
+        clip_range: (low, high) raw-unit clip before the affine (standard mode only).
+    Returns:
+        the spec.
+    Raises:
+        ValueError: any invalid or inconsistent argument, an unreadable stats file or model
+            config, an unknown preset (close names are suggested). Only ValueError: transforms
+            pass it on to Albumentations, which would hide any other type behind a warning.
+    """
+    check_normalization(normalization, NORMALIZATIONS)
+    check_channel_order(input_channel_order, "input_channel_order")
+    sources = {
+        name: value
+        for name, value in (("preset", preset), ("stats", stats), ("model_config", model_config))
+        if value is not None
+    }
+    if len(sources) > 1:
+        raise ValueError(
+            f"pass one of preset, stats and model_config, not {' and '.join(sources)}."
+        )
+    explicit = [name for name, value in (("mean", mean), ("std", std)) if value is not None]
+    if normalization != "standard":
+        given = [*explicit, *sources, *(["clip_range"] if clip_range is not None else [])]
+        if given:
+            names = " and ".join(given)
+            raise ValueError(
+                f"normalization={normalization!r} computes its statistics from each image, so "
+                f"{names} would be ignored. Remove {names}, or use normalization='standard'."
+            )
+        return NormalizationSpec(
+            normalization, input_channel_order=input_channel_order, source="per-image statistics"
+        )
+    if sources and explicit:
+        ((kind, value),) = sources.items()
+        raise ValueError(
+            f"pass either {kind}={_short(value)} or mean/std, not both: the {kind} already fixes "
+            "mean and std."
+        )
+    if len(explicit) == 1:
+        missing = "std" if mean is not None else "mean"
+        raise ValueError(f"{missing} is missing: pass both mean and std (or a preset).")
+    if max_pixel_value is not None:
+        max_pixel_value = check_max_pixel_value(max_pixel_value)
+    if explicit:
+        return NormalizationSpec(
+            "standard",
+            *check_mean_std(mean, std),
+            max_pixel_value=max_pixel_value,
+            channel_order=input_channel_order,
+            input_channel_order=input_channel_order,
+            clip_range=clip_range,
+        )
+    found = _from_source(preset, stats, model_config)
+    return NormalizationSpec(
+        "standard",
+        found.mean,
+        found.std,
+        max_pixel_value=found.max_pixel_value if max_pixel_value is None else max_pixel_value,
+        channel_order=found.channel_order,
+        input_channel_order=input_channel_order,
+        clip_range=clip_range,
+        source=found.source,
+    )
+
+
+def _from_source(preset: Optional[str], stats: Any, model_config: Any) -> Preset:
+    """The source's numbers as an (unregistered) :class:`Preset`; the default preset if none."""
+    if stats is not None:
+        return _from_stats(stats)
+    if model_config is not None:
+        found = read_model_config(model_config)
+        scale = _dtype_rule(found.max_pixel_value, 255.0, tolerance=1e-6)
+        return _preset("model config", found.mean, found.std, "RGB", scale, found.source)
+    if preset is not None and not isinstance(preset, str):
+        raise ValueError(f"preset must be a preset name (a string), got {preset!r}.")
+    found_preset = get_preset(preset or DEFAULT_PRESET)
+    label = f"preset {found_preset.name!r}"
+    return _preset(
+        label if preset else f"default {label}",
+        found_preset.mean,
+        found_preset.std,
+        found_preset.channel_order,
+        found_preset.max_pixel_value,
+        label if preset else f"default {label}",
+    )
+
+
+def _from_stats(stats: Any) -> Preset:
+    if isinstance(stats, Mapping):
+        record, label = dict(stats), "statistics record"
+        label = (
+            f"statistics of {record['source']}" if isinstance(record.get("source"), str) else label
+        )
+    elif isinstance(stats, (str, os.PathLike)):
+        record, label = load_stats(stats), f"stats file {Path(stats).name}"
+    else:
+        raise ValueError(
+            f"stats must be the path of a statistics file or its record (a mapping), got "
+            f"{type(stats).__name__}."
+        )
+    if "mean" not in record or "std" not in record:
+        raise ValueError(f"{label} has no 'mean' and 'std'.")
+    scale = record.get("max_pixel_value")
+    if scale is not None:
+        try:
+            scale = check_max_pixel_value(scale)
+        except ValueError as error:
+            raise ValueError(f"{label}: {error}") from None
+        dtype = record.get("dtype")
+        if isinstance(dtype, str) and dtype in ("uint8", "uint16", "float32", "float64"):
+            scale = _dtype_rule(scale, default_max_pixel_value(np.dtype(dtype)))
+    return _preset(
+        label, record["mean"], record["std"], record.get("channel_order", "RGB"), scale, label
+    )
+
+
+def _preset(
+    label: str, mean: Any, std: Any, channel_order: Any, scale: Optional[float], source: str
+) -> Preset:
+    try:
+        mean, std = check_mean_std(mean, std)
+        check_channel_order(channel_order)
+    except ValueError as error:
+        raise ValueError(f"{label}: {error}") from None
+    return Preset(
+        label, mean, std, channel_order=channel_order, source=source, max_pixel_value=scale
+    )
+
+
+def _dtype_rule(scale: Optional[float], default: float, tolerance: float = 0.0) -> Optional[float]:
+    """None (the dtype rule) for a scale equal to the data's dtype default, else the scale."""
+    if scale is not None and math.isclose(scale, default, rel_tol=tolerance, abs_tol=0.0):
+        return None
+    return scale
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def register_preset_from_file(
+    name: str, path: Union[str, os.PathLike[str]], *, overwrite: bool = False
+) -> Preset:
+    """Register the normalization of a statistics file (``albu-norm stats --out``) as a preset.
+
+    The preset records the file's scale rule and channel order, and names the file as its
+    source. A saved pipeline keeps the preset *name*: register it again before loading (or use
+    ``Normalize(stats=path)``, whose saved config carries the numbers themselves).
+
+    Raises:
+        ValueError: the file is not a valid statistics file; the name is taken (see
+            :func:`albu_norm.register_preset`).
+    """
+    spec = resolve_spec(stats=path)
+    record = load_stats(path)
+    return register_preset(
+        name,
+        mean=spec.mean,  # type: ignore[arg-type]
+        std=spec.std,  # type: ignore[arg-type]
+        channel_order=spec.channel_order,
+        source=f"dataset statistics {Path(path).name} ({record.get('images', '?')} images)",
+        max_pixel_value=spec.max_pixel_value,
+        overwrite=overwrite,
+    )

@@ -1,0 +1,134 @@
+"""The shared base of albu_norm's Albumentations transforms, and the schema helpers.
+
+Each transform is its ``InitSchema`` (pydantic; Albumentations validates the constructor's
+arguments with it), its ``__init__`` (stores the arguments, resolves what the core needs) and
+one call into the core. The base holds everything else, once:
+
+* the serialization key ``albu_norm.transforms.<Name>`` (Albumentations keys a class by
+  ``module.name`` when the class is created; classes live in submodules, so the key is pinned
+  here and saved configs keep loading);
+* the saved arguments: exactly the ``__init__`` parameters (but ``p``, saved by Albumentations),
+  each stored on the instance under its own name, tuples saved as lists (YAML's safe dumper
+  cannot write tuples);
+* unknown constructor arguments are a ValueError (Albumentations only warns and drops them, so
+  ``Normalize(maen=...)`` would silently be the ImageNet default);
+* batches (``images=``) image by image, each with its own statistics.
+
+Errors: every construction error must reach the user as a ValueError or TypeError. Albumentations
+turns any other exception raised inside the schema into a warning and builds the transform from
+its defaults; :func:`schema_check` wraps the schema's checks so that cannot happen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import os
+from abc import ABC
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+from albumentations.core.transforms_interface import ImageOnlyTransform
+
+from albu_norm._checks import channel_values
+
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+#: The module every transform is saved under (the serialization key's prefix).
+SERIALIZATION_MODULE = "albu_norm.transforms"
+
+
+class NormalizationTransform(ImageOnlyTransform, ABC):
+    """Base of every albu_norm transform (abstract: not registered for serialization itself)."""
+
+    @classmethod
+    def get_class_fullname(cls) -> str:
+        return f"{SERIALIZATION_MODULE}.{cls.__name__}"
+
+    @classmethod
+    def init_arguments(cls) -> tuple[str, ...]:
+        """The ``__init__`` parameters that are saved (all but ``self``, ``p`` and ``strict``)."""
+        return _init_arguments(cls)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return self.init_arguments()
+
+    def get_transform_init_args(self) -> dict[str, Any]:
+        return {name: to_saveable(getattr(self, name)) for name in self.init_arguments()}
+
+    def keep_arguments(self, arguments: Mapping[str, Any]) -> None:
+        """Store every saved argument from ``arguments`` (the caller's ``locals()``)."""
+        for name in self.init_arguments():
+            setattr(self, name, arguments[name])
+
+    @property
+    def invalid_args(self) -> list[str]:
+        return []
+
+    @invalid_args.setter
+    def invalid_args(self, names: list[str]) -> None:
+        # Albumentations sets this after __init__ with the keyword arguments it dropped
+        if names:
+            known = (*self.init_arguments(), "p")
+            hints = []
+            for name in names:
+                close = difflib.get_close_matches(name, known, n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                f"{type(self).__name__} got unknown argument(s) {', '.join(hints)}; it takes "
+                f"{', '.join(known)}."
+            )
+
+    def apply_to_images(self, images: Any, **params: Any) -> Any:
+        results = [self.apply(img, **params) for img in images]
+        return np.stack(results) if isinstance(images, np.ndarray) else results
+
+
+@functools.cache
+def _init_arguments(cls: type) -> tuple[str, ...]:
+    parameters = inspect.signature(cls.__init__).parameters  # type: ignore[misc]
+    return tuple(name for name in parameters if name not in ("self", "p", "strict"))
+
+
+def to_saveable(value: Any) -> Any:
+    """Tuples (also nested, and inside dicts) as lists, numpy scalars as Python numbers."""
+    if isinstance(value, (tuple, list)):
+        return [to_saveable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: to_saveable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def schema_check(function: Function) -> Function:
+    """Wrap a schema validator so that whatever it raises reaches the user as a ValueError."""
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ValueError:
+            raise
+        except Exception as error:
+            raise ValueError(f"{type(error).__name__}: {error}") from error
+
+    return checked  # type: ignore[return-value]
+
+
+def channel_values_or_none(value: Any, info: Any) -> Any:
+    """Schema 'before' validator for mean/std: None, or an ordered list of numbers as a tuple
+    (numpy arrays and OmegaConf ListConfig included; sets, mappings and strings rejected)."""
+    if value is None:
+        return None
+    values = channel_values(value, info.field_name)
+    return (
+        values[0] if len(values) == 1 and not isinstance(value, (Sequence, np.ndarray)) else values
+    )
+
+
+def path_or_value(value: Any) -> Any:
+    """Schema 'before' validator: os.PathLike as str, anything else unchanged."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
