@@ -66,7 +66,8 @@ def affine(
         if uniform and not cached:
             return affine_uint8_convert(img, float(center[0]), float(scale[0]), out)
         return affine_lut(img, center, scale, out, cached=cached)
-    offset = -center * scale
+    with np.errstate(over="ignore", invalid="ignore"):  # an infinite scale: float64 reports it
+        offset = -center * scale
     if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, bounded):
         return affine_float64(img, center, scale, out, bounded=bounded)
     if uniform or num_channels(img) <= 4:
@@ -181,10 +182,11 @@ def _lookup_table(
 
     Scalars give a (256,) table for all channels; tuples a (256, 1, C) per-channel table.
     """
-    if isinstance(center, tuple):
-        values = (_LEVELS[:, None] - np.array(center)) * np.array(scale)
-    else:
-        values = (_LEVELS - center) * scale
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+        if isinstance(center, tuple):
+            values = (_LEVELS[:, None] - np.array(center)) * np.array(scale)
+        else:
+            values = (_LEVELS - center) * scale
     check_float32_range(values)
     table = values.astype(np.float32)
     if isinstance(center, tuple):

@@ -3,9 +3,9 @@ percentiles, one overflow policy and one reciprocal-or-zero.
 
 Private; inputs are validated (:mod:`albu_norm._checks`), C-contiguous, of a supported dtype.
 
-* Center and spread (:func:`center_spread`): ``(mean, std)`` or ``(min, max - min)``, over all
-  values or per channel, in float64 on the image's own scale. ``std`` is the population std
-  (ddof=0): OpenCV's one-pass ``meanStdDev``, recomputed exactly in two passes wherever that
+* Center and scale of the per-image modes (:func:`per_image_plan`), from ``(mean, std)`` or
+  ``(min, max - min)`` over all values or per channel, in float64 on the image's own scale.
+  ``std`` is the population std (ddof=0): OpenCV's one-pass ``meanStdDev``, recomputed exactly in two passes wherever that
   formula could lose digits (``std <= 1e-3 * |mean|``, which includes every uniform channel, or
   values so small that their squares underflow).
 * Overflow policy (:func:`power_of_two_scaled`): where a float image's values would overflow or
@@ -40,22 +40,33 @@ _CALCHIST_MAX_PIXELS = 2**24  # calcHist counts in float32: exact below 2**24 pe
 _SMALL_STD = 1e-3
 # Below this magnitude, squares of values (and of deviations) lose digits to underflow.
 _TINY = 2.0**-450
+# Below this spread, its reciprocal (the scale) would overflow float64.
+_TINY_SPREAD = 2.0**-1000
 # The range of magnitudes in which float32 arithmetic on values and their squares is safe.
 _SAFE_RANGE = (2.0**-40, 2.0**40)
 
 
 def reciprocal_or_zero(spread: np.ndarray) -> np.ndarray:
-    """``1 / spread``, 0 where ``spread`` is 0; float32 for float32 input, float64 otherwise."""
+    """``1 / spread``, 0 where ``spread`` is 0; float32 for float32 input, float64 otherwise.
+
+    A subnormal spread gives an infinite scale: the results it divides are beyond float32,
+    which the kernels' range check reports.
+    """
     spread = np.asarray(spread)
     if spread.dtype != np.float32:
         spread = spread.astype(np.float64)
-    return np.divide(1.0, spread, out=np.zeros_like(spread), where=spread != 0)
+    with np.errstate(over="ignore"):
+        return np.divide(1.0, spread, out=np.zeros_like(spread), where=spread != 0)
 
 
 def power_of_two_scaled(
-    img: np.ndarray, always: bool = False, what: str = "this normalization"
-) -> tuple[np.ndarray, int]:
-    """The overflow policy: ``(img * 2**-e, e)`` with ``max|img| * 2**-e`` in [0.5, 1).
+    img: np.ndarray,
+    always: bool = False,
+    what: str = "this normalization",
+    per_channel: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The overflow policy: ``(img * 2**-e, e)`` with ``max|img| * 2**-e`` in [0.5, 1), for the
+    image or (``per_channel``) for every channel; ``e`` is an int vector of length C.
 
     Integer images, and float images whose magnitude lies in the safe range [2**-40, 2**40],
     are returned as they are with ``e = 0`` unless ``always``. Scaling by a power of two is
@@ -64,15 +75,21 @@ def power_of_two_scaled(
     Raises:
         ValueError: the image holds NaN or Inf.
     """
+    channels = num_channels(img)
+    none = np.zeros(channels, dtype=np.int64)
     if img.dtype.kind != "f":
-        return img, 0
-    magnitude = max(abs(float(img.min())), abs(float(img.max())))  # NaN propagates, no copy
-    if not math.isfinite(magnitude):
+        return img, none
+    low, high = min_max(img, per_channel)  # NaN propagates, no copy
+    magnitude = np.maximum(np.abs(low), np.abs(high))
+    if not _all_finite(magnitude):
         raise_not_finite(img, what)
-    if magnitude == 0 or (not always and _SAFE_RANGE[0] <= magnitude <= _SAFE_RANGE[1]):
-        return img, 0
-    exponent = math.frexp(magnitude)[1]
-    return np.ldexp(img, -exponent).astype(img.dtype, copy=False), exponent
+    largest = float(magnitude.max())
+    if largest == 0 or (not always and _SAFE_RANGE[0] <= largest <= _SAFE_RANGE[1]):
+        return img, none
+    exponents = np.where(magnitude > 0, np.frexp(magnitude)[1], 0).astype(np.int64)
+    exponents = np.broadcast_to(exponents, (channels,)).copy()
+    scaled = np.ldexp(img, -(exponents if img.ndim == 3 else exponents[0]))
+    return scaled.astype(img.dtype, copy=False), exponents
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,44 +97,40 @@ def power_of_two_scaled(
 # --------------------------------------------------------------------------------------------
 
 
-def center_scale(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
-    """Center and scale (float64, length C) such that ``(img - center) * scale`` is the mode.
+def per_image_plan(
+    img: np.ndarray, normalization: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """How a per-image mode normalizes ``img``: ``(source, center, scale, e)`` such that the
+    output is ``(source - center) * scale`` (float64 vectors of length C), and ``source`` is
+    ``img * 2**-e[c]`` (``e``: int vector of length C).
+
+    ``e`` is 0 and ``source`` is ``img`` itself except where the statistics of the image would
+    overflow or underflow float64 (values spanning its whole range; a spread so small that its
+    reciprocal overflows): then ``source`` is the image scaled by exact powers of two (one for
+    the image, or one per channel in the per-channel modes), the overflow policy. Every
+    per-image mode is invariant to that scale, so the output is the same.
 
     Raises:
         ValueError: the image holds NaN or Inf.
     """
-    center, spread, exponent = center_spread(img, normalization)
+    channels = num_channels(img)
+    exponents = np.zeros(channels, dtype=np.int64)
+    center, spread = _center_spread(img, normalization)
+    if not _all_finite(center, spread) or any(0 < v < _TINY_SPREAD for v in spread.tolist()):
+        img, exponents = power_of_two_scaled(
+            img, True, f"normalization={normalization!r}", normalization.endswith("per_channel")
+        )
+        center, spread = _center_spread(img, normalization)
     if normalization == "per_image_standardization":
         # TensorFlow's floor (tensorflow/python/ops/image_ops_impl.py): the std is capped
         # away from zero at 1 / sqrt(number of values), on the image's own scale. A uniform
         # image keeps spread 0: its output is exactly 0 either way (x - mean = 0).
-        floor = math.ldexp(1.0 / math.sqrt(img.size), -exponent)
+        floor = math.ldexp(1.0 / math.sqrt(img.size), -int(exponents[0]))
         spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
-    scale = np.ldexp(reciprocal_or_zero(spread), -exponent)
-    channels = num_channels(img)
+    scale = reciprocal_or_zero(spread)
     if len(center) != channels:  # statistics over all channels: the same for each
-        return np.repeat(center, channels), np.repeat(scale, channels)
-    return center, scale
-
-
-def center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """(center, spread, e) of a mode: center (min or mean) on the image's scale and the spread
-    (max - min or std) in units of ``2**e``, over all values (length-1 vectors) or per channel.
-
-    ``e`` is 0 unless the image's values are so large that the statistics overflow float64
-    (values spanning its whole range): then they are computed on the image scaled by ``2**-e``
-    (the overflow policy), and the spread stays in those units, where it is finite.
-
-    Raises:
-        ValueError: the image holds NaN or Inf.
-    """
-    center, spread = _center_spread(img, normalization)
-    if _all_finite(center, spread):
-        return center, spread, 0
-    what = f"normalization={normalization!r}"
-    scaled, exponent = power_of_two_scaled(img, always=True, what=what)  # raises on NaN/Inf
-    center, spread = _center_spread(scaled, normalization)
-    return np.ldexp(center, exponent), spread, exponent
+        center, scale = np.repeat(center, channels), np.repeat(scale, channels)
+    return img, center, scale, exponents
 
 
 def _center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
@@ -186,9 +199,10 @@ def _exact_small_std(
         if channel.min() == channel.max():
             mean[index], std[index] = float(channel[0]), 0.0
             continue
-        scaled, exponent = power_of_two_scaled(channel.astype(np.float64), always=True)
+        scaled, exponents = power_of_two_scaled(channel.astype(np.float64)[:, None], always=True)
         center = float(scaled.mean())
         deviations = scaled - center
+        exponent = int(exponents[0])
         mean[index] = math.ldexp(center, exponent)
         std[index] = math.ldexp(math.sqrt(float(np.mean(deviations * deviations))), exponent)
     return mean, std

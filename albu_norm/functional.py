@@ -53,7 +53,7 @@ from albu_norm._checks import (
     num_channels,
 )
 from albu_norm._kernels import affine
-from albu_norm._statistics import center_scale, fixed_center_scale, reciprocal_or_zero
+from albu_norm._statistics import fixed_center_scale, per_image_plan, reciprocal_or_zero
 
 __all__ = [
     "NORMALIZATIONS",
@@ -204,8 +204,8 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
 
 def _normalize_per_image(img: np.ndarray, normalization: str, out: np.ndarray) -> np.ndarray:
     """normalize_per_image on a validated image into out, a float32 array of img's shape."""
-    center, scale = center_scale(img, normalization)
-    return affine(img, center, scale, out, cached=False, bounded=True)
+    source, center, scale, _ = per_image_plan(img, normalization)
+    return affine(source, center, scale, out, cached=False, bounded=True)
 
 
 def normalize_images(
@@ -289,8 +289,9 @@ def per_image_statistics(img: np.ndarray, normalization: PerImageMode) -> dict[s
         as :func:`normalize_per_image`.
     """
     check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
-    center, scale = center_scale(check_image(img), normalization)
-    spread = tuple(reciprocal_or_zero(scale).tolist())
+    _, center, scale, exponents = per_image_plan(check_image(img), normalization)
+    center = np.ldexp(center, exponents)
+    spread = tuple(np.ldexp(reciprocal_or_zero(scale), exponents).tolist())
     return {"mean": tuple(center.tolist()), "std": spread, "max_pixel_value": 1.0}
 
 
@@ -352,9 +353,11 @@ def denormalize(
     for name, values in (("mean", mean_values), ("std", std_values)):
         check_channel_count(len(values), array.shape[-1], array.shape, origin=name)
     max_value = check_max_pixel_value(max_pixel_value)
-    restored = (array.astype(np.float64) * np.array(std_values) + np.array(mean_values)) * max_value
-    if not np.all(np.isfinite(restored)):
-        raise ValueError("values or statistics hold NaN/Inf: nothing viewable to restore.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("values hold NaN/Inf: nothing viewable to restore.")
+    with np.errstate(over="ignore"):  # beyond the output range either way: clipped below
+        restored = array.astype(np.float64) * np.array(std_values) + np.array(mean_values)
+        restored *= max_value
     limit = np.iinfo(out_dtype).max
     image = np.clip(np.rint(restored), 0, limit).astype(out_dtype)
     return np.ascontiguousarray(image[..., ::-1]) if reverse_channels else image

@@ -36,9 +36,9 @@ from albu_norm._checks import (
 )
 from albu_norm._kernels import affine
 from albu_norm._statistics import (
-    center_scale,
     fixed_center_scale,
     min_max,
+    per_image_plan,
     power_of_two_scaled,
     reciprocal_or_zero,
 )
@@ -112,7 +112,7 @@ def normalize_robust(
     """
     method, (low_q, high_q) = check_robust_method(method, percentiles)
     # every method here is invariant to the image's scale: the overflow policy applies
-    img, _ = power_of_two_scaled(check_image(img), what=f"method={method!r}")
+    img, _ = power_of_two_scaled(check_image(img), False, f"method={method!r}", per_channel)
     channels = num_channels(img)
     out = np.empty(img.shape, dtype=np.float32)
     if method == "median_iqr":
@@ -127,12 +127,14 @@ def normalize_robust(
         return affine(img, center, scale, out, cached=False, bounded=False)
     low, high = _percentiles(img, (low_q, high_q), per_channel)
     _clip_into(img, _per_channel(low, channels), _per_channel(high, channels), out)
+    source = out
     if method == "percentile_min_max":
         center, scale = low, reciprocal_or_zero(high - low)
     else:
-        center, scale = center_scale(out, "image_per_channel" if per_channel else "image")
+        mode = "image_per_channel" if per_channel else "image"
+        source, center, scale, _ = per_image_plan(out, mode)
     center, scale = _per_channel(center, channels), _per_channel(scale, channels)
-    return affine(out, center, scale, out, cached=False, bounded=True)
+    return affine(source, center, scale, out, cached=False, bounded=True)
 
 
 def normalize_clipped(

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from albu_norm._checks import check_image, num_channels
+from albu_norm._kernels import check_float32_range
 from albu_norm._statistics import power_of_two_scaled, reciprocal_or_zero
 
 __all__ = [
@@ -106,13 +107,16 @@ def normalize_per_pixel(
     """
     img = check_image(img)
     mean = _fit(check_statistics_image(mean_image, "mean_image"), img, resize, "mean_image")
-    out = np.empty(img.shape, dtype=np.float32)
-    np.copyto(out, img, casting="unsafe")
-    np.subtract(out, mean, out=out)
+    scale = None
     if scale_image is not None:
         scale = _fit(check_statistics_image(scale_image, "scale_image"), img, resize, "scale_image")
-        np.multiply(out, reciprocal_or_zero(scale), out=out)
-    return out
+    # float32 arithmetic, float64 for float64 input (values beyond float32 must not overflow)
+    work = np.float64 if img.dtype == np.float64 else np.float32
+    values = np.subtract(img, mean, dtype=work)
+    if scale is not None:
+        np.multiply(values, reciprocal_or_zero(scale.astype(work)), out=values)
+    check_float32_range(values)  # also an inf from float32 overflow
+    return values.astype(np.float32, copy=False)
 
 
 def _fit(stat: np.ndarray, img: np.ndarray, resize: bool, name: str) -> np.ndarray:
@@ -204,10 +208,11 @@ def local_contrast_normalize(
     kernel_size, sigma, floor = check_lcn_parameters(kernel_size, sigma, floor)
     # the overflow policy: v^2 in float32 must neither overflow nor underflow (LCN is invariant
     # to the image's scale; a constant floor is scaled with the image)
-    scaled, exponent = power_of_two_scaled(check_image(img), what="local contrast normalization")
+    scaled, exponents = power_of_two_scaled(check_image(img), what="local contrast normalization")
+    exponent = int(exponents[0])
     x = scaled.astype(np.float32)
-    if floor != "mean":
-        floor = math.ldexp(float(floor), -exponent)
+    if floor != "mean":  # beyond float32 it divides every value to 0 either way
+        floor = min(math.ldexp(float(floor), -exponent), float(np.finfo(np.float32).max))
     x3 = x.reshape(img.shape[0], img.shape[1], -1)
     window = (kernel_size, kernel_size)
     local_mean = cv2.GaussianBlur(x3.mean(axis=2), window, sigma, borderType=cv2.BORDER_REFLECT_101)

@@ -201,25 +201,27 @@ class NormalizationSpec:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def _check_fits(self, img: Any) -> None:
-        if not isinstance(img, np.ndarray) or img.ndim not in (2, 3) or self.mean is None:
+        """A channel count the source's values do not fit, reported with the source's name
+        (explicit mean/std are reported by the functional layer, naming mean or std)."""
+        if self.mean is None or self.source.startswith("explicit"):
+            return
+        if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
             return  # the functional layer reports what is wrong with the image
         channels = num_channels(img)
         count = len(self.mean)
         if count in (1, channels):
             return
-        fix = None
-        if not self.source.startswith("explicit"):
-            fix = (
-                f"Use a preset or mean/std with {channels} value{'s' if channels != 1 else ''} "
-                "(one value serves every channel)"
+        plural = "s" if channels != 1 else ""
+        fix = (
+            f"Use a preset or mean/std with {channels} value{plural} (one value serves every "
+            "channel)"
+        )
+        if channels == 1 and count == 3:
+            fix += (
+                ", or give the model the 3 channels it expects: "
+                "cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)"
             )
-            if channels == 1 and count == 3:
-                fix += (
-                    ", or give the model the 3 channels it expects: "
-                    "cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)"
-                )
-            fix += "."
-        check_channel_count(count, channels, img.shape, origin=self.source, fix=fix)
+        check_channel_count(count, channels, img.shape, origin=self.source, fix=fix + ".")
 
 
 def resolve_spec(

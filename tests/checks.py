@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import pickle
 
 import albumentations as A
@@ -17,6 +18,16 @@ def compose(transform, *extra) -> A.Compose:
         bbox_params=A.BboxParams("pascal_voc", label_fields=["labels"]),
         keypoint_params=A.KeypointParams("xy"),
     )
+
+
+def check_saved_arguments(transform) -> None:
+    """The saved config holds exactly the constructor's parameters (and the class key): a
+    parameter missing from both a saved config and its reload would go unnoticed by comparing
+    the two, and Albumentations 2.x silently resets a parameter it does not save."""
+    saved = A.to_dict(transform)["transform"]
+    parameters = set(inspect.signature(type(transform).__init__).parameters) - {"self", "strict"}
+    assert set(saved) - {"__class_fullname__"} == parameters, (type(transform), sorted(saved))
+    assert saved["__class_fullname__"] == f"albu_norm.transforms.{type(transform).__name__}"
 
 
 def check_transform(transform, img: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
@@ -47,6 +58,7 @@ def check_transform(transform, img: np.ndarray, other: np.ndarray | None = None)
 
     clone = pickle.loads(pickle.dumps(transform))
     np.testing.assert_array_equal(clone(image=img)["image"], out)
+    check_saved_arguments(transform)
     restored = A.from_dict(A.to_dict(transform))
     assert A.to_dict(restored) == A.to_dict(transform)
     np.testing.assert_array_equal(restored(image=img)["image"], out)

@@ -16,30 +16,7 @@ from albu_norm import cli
 from albu_norm.robust import image_percentiles, normalize_clipped, normalize_robust
 
 from checks import check_transform
-
-
-def reference(img: np.ndarray, method: str, percentiles=None, per_channel=False) -> np.ndarray:
-    x = img.astype(np.float64)
-    x3 = x[..., None] if x.ndim == 2 else x
-    flat = x3.reshape(-1, x3.shape[-1]) if per_channel else x3.reshape(-1, 1)
-    if method == "median_iqr":
-        low_q, high_q = percentiles or (25, 75)
-        low, median, high = np.percentile(flat, [low_q, 50, high_q], axis=0)
-        spread = high - low
-        full = flat.max(axis=0) - flat.min(axis=0)
-        spread = np.where(spread == 0, full, spread)
-        out = np.where(spread == 0, 0.0, (x3 - median) / np.where(spread == 0, 1, spread))
-        return out.reshape(x.shape)
-    low, high = np.percentile(flat, list(percentiles or (0.5, 99.5)), axis=0)
-    y = np.clip(x3, low, high)
-    if method == "percentile_min_max":
-        center, spread = low, high - low
-    else:
-        values = y.reshape(-1, x3.shape[-1]) if per_channel else y.reshape(-1, 1)
-        center, spread = values.mean(axis=0), values.std(axis=0)
-    out = np.where(spread == 0, 0.0, (y - center) / np.where(spread == 0, 1, spread))
-    return out.reshape(x.shape)
-
+from reference import robust as reference
 
 METHODS = ("percentile_zscore", "percentile_min_max", "median_iqr")
 

@@ -16,6 +16,8 @@ import yaml
 
 import albu_norm as AN
 
+from checks import check_saved_arguments
+
 CONFIGS = [
     {"preset": "clip"},
     {"mean": [0.1, 0.2, 0.3], "std": [0.3, 0.2, 0.1], "max_pixel_value": 255.0},
@@ -65,31 +67,6 @@ def _run_fresh(code: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
-
-
-@pytest.mark.parametrize("data_format", ["json", "yaml"])
-def test_load_in_fresh_process(data_format, tmp_path, astronaut):
-    original = pipeline(preset="clip")
-    path = tmp_path / f"pipeline.{data_format}"
-    A.save(original, str(path), data_format=data_format)
-    np.save(tmp_path / "img.npy", astronaut)
-    code = (
-        "import numpy as np, albu_norm\n"
-        f"t = albu_norm.load({str(path)!r})\n"
-        "np.save('out.npy', t(image=np.load('img.npy'))['image'])\n"
-    )
-    result = _run_fresh(code, tmp_path)
-    assert result.returncode == 0, result.stderr
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), original(image=astronaut)["image"])
-
-
-def test_fresh_process_without_import_fails_loudly(tmp_path):
-    """Documented: A.load needs `import albu_norm` first; without it, a KeyError names the class."""
-    path = tmp_path / "pipeline.json"
-    A.save(pipeline(preset="clip"), str(path))
-    result = _run_fresh(f"import albumentations as A; A.load({str(path)!r})", tmp_path)
-    assert result.returncode != 0
-    assert "albu_norm.transforms.Normalize" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -148,27 +125,64 @@ def every_transform(tmp_path: Path) -> list:
     ]
 
 
-@pytest.mark.parametrize("data_format", ["json", "yaml"])
-def test_every_transform_round_trips_in_a_fresh_process(data_format, tmp_path, astronaut):
+def test_every_transform_saves_exactly_its_init_arguments(tmp_path):
+    for transform in every_transform(tmp_path):
+        check_saved_arguments(transform)
+
+
+ALBU_NORM_FIRST = """
+import pickle, sys
+import albu_norm, albu_norm.functional, albu_norm.stats, albu_norm.cli, albu_norm.spec
+heavy = sorted(m for m in ("albumentations", "pydantic", "torch") if m in sys.modules)
+assert not heavy, f"the core imported {heavy}"
+import numpy as np
+import albumentations as A  # albu_norm's transforms register as Albumentations loads
+outputs = {}
+for name in NAMES:
+    for suffix in ("json", "yaml"):
+        pipeline = A.load(f"{name}.{suffix}", data_format=suffix)
+        pipeline = pickle.loads(pickle.dumps(albu_norm.load(f"{name}.{suffix}")))
+        outputs[f"{name}.{suffix}"] = pipeline(image=np.load(f"{name}.input.npy"))["image"]
+np.savez("outputs.npz", **outputs)
+"""
+
+ALBUMENTATIONS_FIRST = """
+import albumentations as A
+try:
+    A.load("0.json")
+except KeyError as error:
+    print("KeyError", error)
+import albu_norm  # Albumentations is loaded: the transforms register at once
+A.load("0.json")
+print("loaded")
+"""
+
+
+def test_fresh_processes_load_every_transform(tmp_path, astronaut):
+    """Two fresh processes: the core alone imports neither Albumentations, pydantic nor torch,
+    and every transform class saved as JSON and YAML loads there (A.load after albu_norm,
+    albu_norm.load, pickle) with the same output; Albumentations imported first cannot load
+    before albu_norm is imported (a KeyError naming the class), and can right after."""
+    names = []
+    expected = {}
     for index, transform in enumerate(every_transform(tmp_path)):
         original = A.Compose([A.CenterCrop(96, 96), transform])
-        image = (
-            astronaut
-            if not isinstance(transform, AN.Denormalize)
-            else (AN.Normalize(preset="clip")(image=astronaut)["image"])
-        )
-        path = tmp_path / f"pipeline{index}.{data_format}"
-        A.save(original, str(path), data_format=data_format)
-        np.save(tmp_path / "img.npy", image)
-        code = (
-            "import numpy as np, pickle, albu_norm\n"
-            f"t = albu_norm.load({str(path)!r})\n"
-            "t = pickle.loads(pickle.dumps(t))\n"
-            "np.save('out.npy', t(image=np.load('img.npy'))['image'])\n"
-        )
-        result = _run_fresh(code, tmp_path)
-        assert result.returncode == 0, (transform, result.stderr)
-        np.testing.assert_array_equal(
-            np.load(tmp_path / "out.npy"), original(image=image)["image"], err_msg=str(transform)
-        )
-        assert A.to_dict(A.from_dict(A.to_dict(original))) == A.to_dict(original)
+        image = astronaut
+        if isinstance(transform, AN.Denormalize):
+            image = AN.Normalize(preset="clip")(image=astronaut)["image"]
+        name = str(index)
+        names.append(name)
+        np.save(tmp_path / f"{name}.input.npy", image)
+        for suffix in ("json", "yaml"):
+            A.save(original, str(tmp_path / f"{name}.{suffix}"), data_format=suffix)
+            expected[f"{name}.{suffix}"] = original(image=image)["image"]
+    result = _run_fresh(f"NAMES = {names!r}\n" + ALBU_NORM_FIRST, tmp_path)
+    assert result.returncode == 0, result.stderr
+    outputs = np.load(tmp_path / "outputs.npz")
+    assert sorted(outputs.files) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(outputs[key], value, err_msg=key)
+
+    result = _run_fresh(ALBUMENTATIONS_FIRST, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "KeyError 'albu_norm.transforms." in result.stdout and "loaded" in result.stdout
