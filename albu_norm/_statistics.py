@@ -5,13 +5,13 @@ Private; inputs are validated (:mod:`albu_norm._checks`), C-contiguous, of a sup
 
 * Center and scale of the per-image modes (:func:`per_image_plan`), from ``(mean, std)`` or
   ``(min, max - min)`` over all values or per channel, in float64 on the image's own scale.
-  ``std`` is the population std (ddof=0): OpenCV's one-pass ``meanStdDev``, recomputed exactly in two passes wherever that
-  formula could lose digits (``std <= 1e-3 * |mean|``, which includes every uniform channel, or
-  values so small that their squares underflow).
+  ``std`` is the population std (ddof=0): OpenCV's one-pass ``meanStdDev``, recomputed
+  exactly in two passes wherever that formula could lose digits (``std <= 1e-3 * |mean|``,
+  which includes every uniform channel, or values so small that their squares underflow).
 * Overflow policy (:func:`power_of_two_scaled`): where a float image's values would overflow or
   underflow the arithmetic of a statistic, it is computed on the image scaled by an exact power
-  of two and scaled back; the per-image modes are invariant to the image's scale, so the
-  result is the same as for the image itself.
+  of two (one for the image, or one per channel for per-channel statistics); the per-image
+  modes are invariant to that scale, so the result is the same as for the image itself.
 * :func:`reciprocal_or_zero`: ``1 / spread``, with 0 where the spread is 0 (a uniform image or
   channel normalizes to exact zeros: no epsilon anywhere).
 * Histograms (:func:`histogram`) and percentiles from them (:func:`histogram_percentile`):
