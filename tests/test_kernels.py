@@ -178,3 +178,12 @@ def test_tiny_spread_statistics():
     std = np.ldexp(1 / scale, exponents)
     np.testing.assert_allclose(np.ldexp(center, exponents), [2e-170], rtol=1e-15)
     np.testing.assert_allclose(std, [1e-170], rtol=1e-15)
+
+
+@pytest.mark.parametrize("mode", ["image_per_channel", "min_max_per_channel"])
+def test_channels_of_very_different_scales(mode):
+    """Per-channel statistics rescue each channel on its own scale (found by the sweep: one
+    channel near float64's maximum made the other underflow)."""
+    img = np.array([[[0.0, 4.49e307], [1.0, 1.0]]])
+    expected = np.stack([reference.per_image(img[..., c], mode) for c in range(2)], axis=-1)
+    reference.assert_close(F.normalize_per_image(img, mode), expected, 2.0)
