@@ -66,12 +66,13 @@ def affine(
         if uniform and not cached:
             return affine_uint8_convert(img, float(center[0]), float(scale[0]), out)
         return affine_lut(img, center, scale, out, cached=cached)
-    with np.errstate(over="ignore", invalid="ignore"):  # an infinite scale: float64 reports it
-        offset = -center * scale
-    if img.dtype == np.float64 or not _float32_is_accurate(img, scale, offset, bounded):
+    if img.dtype == np.float64 or not all(math.isfinite(v) for v in scale.tolist()):
+        return affine_float64(img, center, scale, out, bounded=bounded)
+    offset = -center * scale
+    if not _float32_is_accurate(img, scale, offset, bounded):
         return affine_float64(img, center, scale, out, bounded=bounded)
     if uniform or num_channels(img) <= 4:
-        return affine_opencv(img, scale, offset, out)
+        return affine_opencv(img, scale, offset, out, uniform=uniform)
     return affine_numpy(img, scale, offset, out)
 
 
@@ -115,11 +116,16 @@ def affine_uint8_convert(
 
 
 def affine_opencv(
-    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, out: np.ndarray
+    img: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    out: np.ndarray,
+    *,
+    uniform: bool = False,
 ) -> np.ndarray:
     """uint16/float32: ``img * scale + offset`` in float32 with one cv2.transform pass (one
-    scale and offset for all values, or up to 4 channels)."""
-    if _is_uniform(offset, scale) or num_channels(img) == 1:
+    scale and offset for all values, ``uniform``, or up to 4 channels)."""
+    if uniform or num_channels(img) == 1:
         source, target = _as_2d(img), _as_2d(out)
         matrix = np.array([[scale[0], offset[0]]])
     else:

@@ -54,9 +54,18 @@ def reciprocal_or_zero(spread: np.ndarray) -> np.ndarray:
     """
     spread = np.asarray(spread)
     if spread.dtype != np.float32:
-        spread = spread.astype(np.float64)
+        spread = spread.astype(np.float64, copy=False)
+        if spread.ndim == 1 and spread.size <= 64:  # per-channel vectors: Python is faster here
+            return np.array([0.0 if v == 0 else 1.0 / v for v in spread.tolist()])
     with np.errstate(over="ignore"):
         return np.divide(1.0, spread, out=np.zeros_like(spread), where=spread != 0)
+
+
+@functools.lru_cache(maxsize=None)
+def _no_exponents(channels: int) -> np.ndarray:
+    zeros = np.zeros(channels, dtype=np.int64)
+    zeros.flags.writeable = False
+    return zeros
 
 
 def power_of_two_scaled(
@@ -76,7 +85,7 @@ def power_of_two_scaled(
         ValueError: the image holds NaN or Inf.
     """
     channels = num_channels(img)
-    none = np.zeros(channels, dtype=np.int64)
+    none = _no_exponents(channels)
     if img.dtype.kind != "f":
         return img, none
     low, high = min_max(img, per_channel)  # NaN propagates, no copy
@@ -114,7 +123,7 @@ def per_image_plan(
         ValueError: the image holds NaN or Inf.
     """
     channels = num_channels(img)
-    exponents = np.zeros(channels, dtype=np.int64)
+    exponents = _no_exponents(channels)
     center, spread = _center_spread(img, normalization)
     if not _all_finite(center, spread) or any(0 < v < _TINY_SPREAD for v in spread.tolist()):
         img, exponents = power_of_two_scaled(
@@ -129,7 +138,7 @@ def per_image_plan(
         spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
     scale = reciprocal_or_zero(spread)
     if len(center) != channels:  # statistics over all channels: the same for each
-        center, scale = np.repeat(center, channels), np.repeat(scale, channels)
+        center, scale = center.repeat(channels), scale.repeat(channels)
     return img, center, scale, exponents
 
 

@@ -62,11 +62,17 @@ def test_uint8_convert(shape):
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32])
-@pytest.mark.parametrize("channels", [1, 2, 3, 4])
-def test_opencv_transform(dtype, channels):
+@pytest.mark.parametrize(
+    ("channels", "uniform"), [(1, False), (2, False), (3, False), (4, False), (3, True), (7, True)]
+)
+def test_opencv_transform(dtype, channels, uniform):
     img = (RNG.random((9, 7, channels)) * 60000).astype(dtype)
     center, scale = statistics(channels)
-    out = K.affine_opencv(img, scale, -center * scale, np.empty(img.shape, np.float32))
+    if uniform:
+        center, scale = np.full(channels, center[0]), np.full(channels, scale[0])
+    out = K.affine_opencv(
+        img, scale, -center * scale, np.empty(img.shape, np.float32), uniform=uniform
+    )
     ref = exact(img, center, scale)
     assert np.all(np.abs(out - ref) <= float32_bound(img, center, scale, ref))
 
@@ -185,5 +191,14 @@ def test_channels_of_very_different_scales(mode):
     """Per-channel statistics rescue each channel on its own scale (found by the sweep: one
     channel near float64's maximum made the other underflow)."""
     img = np.array([[[0.0, 4.49e307], [1.0, 1.0]]])
-    expected = np.stack([reference.per_image(img[..., c], mode) for c in range(2)], axis=-1)
+    unit = [np.ldexp(img[..., 0], 0), np.ldexp(img[..., 1], -1023)]  # each channel near 1
+    expected = np.stack([reference.per_image(channel, mode) for channel in unit], axis=-1)
     reference.assert_close(F.normalize_per_image(img, mode), expected, 2.0)
+
+
+def test_tiny_values_around_zero():
+    """Mean 0 and squares in the subnormal range (imprecise, not zero): std must be exact."""
+    pattern = np.array([[-1.0, 1.0, 3.0, -2.0, 0.5]])
+    for magnitude in (1e-160, 1e-200, 1e-300):
+        out = F.normalize_per_image(pattern * magnitude, "image")
+        reference.assert_close(out, reference.per_image(pattern, "image"), 2.0)
