@@ -61,7 +61,7 @@ def reciprocal_or_zero(spread: np.ndarray) -> np.ndarray:
         return np.divide(1.0, spread, out=np.zeros_like(spread), where=spread != 0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _no_exponents(channels: int) -> np.ndarray:
     zeros = np.zeros(channels, dtype=np.int64)
     zeros.flags.writeable = False
