@@ -54,8 +54,12 @@ def affine(
     *,
     cached: bool,
     bounded: bool,
+    hint: str = "",
 ) -> np.ndarray:
     """Write ``(img - center[c]) * scale[c]`` into ``out`` and return it (routing above).
+
+    ``hint`` ends the message of a result beyond float32 (what to check); the default speaks of
+    fixed statistics.
 
     Raises:
         ValueError: a result beyond float32's range (or NaN/Inf in the image, on the float64
@@ -67,10 +71,10 @@ def affine(
             return affine_uint8_convert(img, float(center[0]), float(scale[0]), out)
         return affine_lut(img, center, scale, out, cached=cached)
     if img.dtype == np.float64 or not all(math.isfinite(v) for v in scale.tolist()):
-        return affine_float64(img, center, scale, out, bounded=bounded)
+        return affine_float64(img, center, scale, out, bounded=bounded, hint=hint)
     offset = -center * scale
     if not _float32_is_accurate(img, scale, offset, bounded):
-        return affine_float64(img, center, scale, out, bounded=bounded)
+        return affine_float64(img, center, scale, out, bounded=bounded, hint=hint)
     if uniform or num_channels(img) <= 4:
         return affine_opencv(img, scale, offset, out, uniform=uniform)
     return affine_numpy(img, scale, offset, out)
@@ -149,7 +153,13 @@ def affine_numpy(
 
 
 def affine_float64(
-    img: np.ndarray, center: np.ndarray, scale: np.ndarray, out: np.ndarray, *, bounded: bool
+    img: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    out: np.ndarray,
+    *,
+    bounded: bool,
+    hint: str = "",
 ) -> np.ndarray:
     """``(img - center) * scale`` in float64 (one temporary), then a range check.
 
@@ -162,22 +172,53 @@ def affine_float64(
         if bounded and not math.isfinite(float(np.max(np.abs(values)))):
             # img - center beyond float64 (values spanning its whole range): scale first
             values = img.reshape(-1, len(center)) * scale - center * scale
-    check_float32_range(values)
+    check_float32_range(values, hint)
     np.copyto(out, values.reshape(out.shape), casting="same_kind")
     return out
 
 
-def check_float32_range(values: np.ndarray) -> None:
+def divide(img: np.ndarray, low: np.ndarray, spread: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The min-max modes: ``(img - low[c]) / spread[c]``, with the minimum exactly 0, the
+    maximum exactly 1 and every value between (a zero spread gives zeros).
+
+    In float32 for uint8/uint16/float32 (``img - low`` is monotonic and the division is
+    correctly rounded, so ``x <= max`` gives ``(x - low) / spread <= 1``), in float64 for
+    float64 input and for float32 values spanning more than half float32's range; two numpy
+    passes, where a multiplication by ``1 / spread`` could leave [0, 1] by an ulp. The spread
+    is finite (the statistics' overflow policy scaled the image otherwise).
+    """
+    spreads = np.where(spread == 0, 1.0, spread)  # a uniform channel: (x - low) is 0 already
+    # float64 when x - low could overflow float32 (float32 values spanning its whole range)
+    wide = img.dtype == np.float64 or max(spreads.tolist()) > _FLOAT32_MAX / 2
+    if _is_uniform(low, spreads):
+        low, spreads = low[:1], spreads[:1]
+    if wide:
+        values = (img.reshape(-1, len(low)) - low) / spreads
+        np.copyto(out, values.reshape(out.shape), casting="same_kind")
+        return out
+    flat = out.reshape(-1, len(low))
+    np.subtract(img.reshape(-1, len(low)), low.astype(np.float32), out=flat, dtype=np.float32)
+    np.divide(flat, spreads.astype(np.float32), out=flat)
+    return out
+
+
+FIXED_STATISTICS_HINT = (
+    "check max_pixel_value and std, which divide the pixels, and the image's values."
+)
+
+
+def check_float32_range(values: np.ndarray, hint: str = "") -> None:
     """Raise unless every float64 result is finite and within float32's range.
 
     Raises:
-        ValueError: a value beyond float32, NaN or Inf.
+        ValueError: a value beyond float32, NaN or Inf; the message ends with ``hint`` (by
+            default: check max_pixel_value and std).
     """
     largest = float(np.max(np.abs(values)))  # NaN propagates and fails the test below
     if not largest <= _FLOAT32_MAX:
         raise ValueError(
             "the normalized values exceed the float32 range (or the image holds NaN/Inf): "
-            "check max_pixel_value and std, which divide the pixels, and the image's values."
+            + (hint or FIXED_STATISTICS_HINT)
         )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -106,18 +107,30 @@ def power_of_two_scaled(
 # --------------------------------------------------------------------------------------------
 
 
-def per_image_plan(
-    img: np.ndarray, normalization: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """How a per-image mode normalizes ``img``: ``(source, center, scale, e)`` such that the
-    output is ``(source - center) * scale`` (float64 vectors of length C), and ``source`` is
-    ``img * 2**-e[c]`` (``e``: int vector of length C).
+class PerImagePlan(NamedTuple):
+    """How a per-image mode normalizes an image: ``(source - center) * scale``, which for the
+    min-max modes is computed as ``(source - center) / spread`` (exact 0 and 1 at the ends).
 
-    ``e`` is 0 and ``source`` is ``img`` itself except where the statistics of the image would
-    overflow or underflow float64 (values spanning its whole range; a spread so small that its
-    reciprocal overflows): then ``source`` is the image scaled by exact powers of two (one for
-    the image, or one per channel in the per-channel modes), the overflow policy. Every
-    per-image mode is invariant to that scale, so the output is the same.
+    ``source`` is the image itself, or the image scaled by ``2**-exponents[c]`` (the overflow
+    policy); ``center``, ``scale`` and ``spread`` are float64 vectors of length C in the units
+    of ``source``; ``exponents`` an int vector of length C.
+    """
+
+    source: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    spread: np.ndarray
+    exponents: np.ndarray
+
+
+def per_image_plan(img: np.ndarray, normalization: str) -> PerImagePlan:
+    """The :class:`PerImagePlan` of a per-image mode on ``img``.
+
+    The exponents are 0 and ``source`` is ``img`` itself except where the statistics of the
+    image would overflow or underflow float64 (values spanning its whole range; a spread so
+    small that its reciprocal overflows): then ``source`` is the image scaled by exact powers
+    of two (one for the image, or one per channel in the per-channel modes), the overflow
+    policy. Every per-image mode is invariant to that scale, so the output is the same.
 
     Raises:
         ValueError: the image holds NaN or Inf.
@@ -138,8 +151,8 @@ def per_image_plan(
         spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
     scale = reciprocal_or_zero(spread)
     if len(center) != channels:  # statistics over all channels: the same for each
-        center, scale = center.repeat(channels), scale.repeat(channels)
-    return img, center, scale, exponents
+        center, scale, spread = (v.repeat(channels) for v in (center, scale, spread))
+    return PerImagePlan(img, center, scale, spread, exponents)
 
 
 def _center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
@@ -222,15 +235,18 @@ def _exact_small_std(
 # --------------------------------------------------------------------------------------------
 
 
-def histogram(view: np.ndarray, bins: int) -> np.ndarray:
-    """Exact per-channel histogram (C, bins) int64 of an (H, W, C) integer image."""
+def histogram(view: np.ndarray, bins: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Exact per-channel histogram (C, bins) int64 of an (H, W, C) integer image, over the
+    pixels where ``mask`` (uint8 (H, W), optional) is nonzero."""
     height, width, channels = view.shape
     if height * width < _CALCHIST_MAX_PIXELS and channels <= CV_MAX_CHANNELS:
         counts = [
-            cv2.calcHist([view], [c], None, [bins], [0, bins]).ravel() for c in range(channels)
+            cv2.calcHist([view], [c], mask, [bins], [0, bins]).ravel() for c in range(channels)
         ]
         return np.rint(np.array(counts)).astype(np.int64)
     flat = view.reshape(-1, channels)
+    if mask is not None:
+        flat = flat[mask.ravel() != 0]
     return np.stack([np.bincount(flat[:, c], minlength=bins) for c in range(channels)])
 
 

@@ -1,14 +1,25 @@
 """The ``albu-norm`` command line: dataset statistics and the preset table.
 
 albu-norm stats DIR_OR_GLOB [...] [--out stats.json] [--workers N] [--max-pixel-value V]
-                [--sample N] [--seed S] [--color rgb|gray|unchanged] [--scheduler ADDRESS]
+                [--sample N] [--seed S] [--color rgb|gray|unchanged] [--ignore-value V ...]
+                [--percentiles Q ...] [--allow-failures] [--scheduler ADDRESS]
 albu-norm presets
+
+Exit status of ``stats`` (for scripts):
+
+* 0: every file was read; the statistics are printed (and written with ``--out``);
+* 1: files failed to decode (each is listed); the statistics of the others are printed but
+  not written, unless ``--allow-failures`` (then written, with the failed files recorded, and
+  the status is 0); also when no file could be read at all;
+* 2: the command cannot give one set of statistics: bad arguments (checked before any file is
+  read), no image files, files of different channel counts, an unreachable Dask scheduler.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,17 +29,26 @@ from albu_norm import __version__
 from albu_norm.presets import get_preset, list_presets
 from albu_norm.stats.files import FileStats, compute_stats, compute_stats_dask, find_images
 
+EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
+OUT_SUFFIXES = (".json", ".yaml", ".yml")
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="albu-norm", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="albu-norm",
+        description=__doc__.splitlines()[0],
+        epilog="Exit status of stats: 0 every file read; 1 files failed (statistics not written "
+        "unless --allow-failures); 2 bad arguments, no images, mixed channel counts.",
+    )
     parser.add_argument("--version", action="version", version=f"albu_norm {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     stats = commands.add_parser(
         "stats",
         help="per-channel mean/std/min/max/percentiles of a folder of images",
-        description="Read every image (OpenCV, RGB; 16-bit PNG/TIFF kept at 16 bits) and print "
-        "its dataset statistics. Files that fail to decode are counted, listed and skipped.",
+        description="Read every image (OpenCV, RGB; 16-bit PNG/TIFF kept at 16 bits; 8- and "
+        "16-bit files together are put on one scale, each divided by its own maximum) and "
+        "print its dataset statistics. Files that fail to decode are listed.",
     )
     stats.add_argument("sources", nargs="+", help="folders (searched recursively) or globs")
     stats.add_argument("--out", type=Path, help="write the statistics to this .json/.yaml file")
@@ -48,11 +68,24 @@ def _parser() -> argparse.ArgumentParser:
         help="rgb (default): grayscale files repeated to 3 channels, alpha dropped",
     )
     stats.add_argument(
+        "--ignore-value",
+        type=float,
+        nargs="+",
+        default=None,
+        help="nodata: pixels whose every channel equals it (one value, or one per channel) "
+        "are left out",
+    )
+    stats.add_argument(
         "--percentiles",
         type=float,
         nargs="*",
         default=[0.5, 1.0, 50.0, 99.0, 99.5],
         help="percentiles to report (integer images; default 0.5 1 50 99 99.5)",
+    )
+    stats.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="write --out and exit 0 even if some files fail to decode (they are recorded)",
     )
     stats.add_argument(
         "--scheduler", help="Dask scheduler address (tcp://host:8786): run on that cluster"
@@ -64,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 no usable image, 2 bad input)."""
+    """Run the command line; returns the exit status (see the module docstring)."""
     args = _parser().parse_args(argv)
     if args.command == "presets":
         return _presets()
@@ -72,53 +105,96 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _presets() -> int:
-    for name in list_presets():
-        preset = get_preset(name)
-        mean = ", ".join(f"{v:.8g}" for v in preset.mean)
-        std = ", ".join(f"{v:.8g}" for v in preset.std)
-        print(f"{name:12s} {preset.channel_order}  mean ({mean})  std ({std})")
-        print(f"{'':12s}      source: {preset.source}")
-    return 0
+    try:
+        for name in list_presets():
+            preset = get_preset(name)
+            mean = ", ".join(f"{v:.8g}" for v in preset.mean)
+            std = ", ".join(f"{v:.8g}" for v in preset.std)
+            print(f"{name:12s} {preset.channel_order}  mean ({mean})  std ({std})")
+            print(f"{'':12s}      source: {preset.source}")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `albu-norm presets | head`: the reader has gone, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
+def _usage_error(message: str) -> int:
+    print(f"albu-norm stats: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _check_arguments(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments (checked before any file is read), or None."""
+    if args.max_pixel_value is not None and not 0 < args.max_pixel_value < float("inf"):
+        return f"--max-pixel-value must be a finite number > 0, got {args.max_pixel_value:g}"
+    bad = [q for q in args.percentiles if not 0 <= q <= 100]
+    if bad:
+        return f"--percentiles must be in [0, 100], got {', '.join(f'{q:g}' for q in bad)}"
+    if args.sample is not None and args.sample < 1:
+        return f"--sample must be a number of files >= 1, got {args.sample}"
+    if args.workers is not None and args.workers < 1:
+        return f"--workers must be >= 1, got {args.workers}"
+    if args.out is not None:
+        if args.out.suffix.lower() not in OUT_SUFFIXES:
+            return f"--out must end in .json, .yaml or .yml (the format), got {args.out}"
+        folder = args.out.parent if str(args.out.parent) else Path()
+        if args.out.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+            return f"cannot write --out {args.out}: its folder is missing or not writable"
+    return None
 
 
 def _stats(args: argparse.Namespace, argv: list[str]) -> int:
-    if args.max_pixel_value is not None and not args.max_pixel_value > 0:
-        print("error: --max-pixel-value must be > 0", file=sys.stderr)
-        return 2
+    problem = _check_arguments(args)
+    if problem:
+        return _usage_error(problem)
+    ignore = None if args.ignore_value is None else tuple(args.ignore_value)
     try:
         files = find_images(args.sources)
+        if args.scheduler:
+            result = compute_stats_dask(
+                files,
+                args.scheduler,
+                sample=args.sample,
+                seed=args.seed,
+                color=args.color,
+                ignore_value=ignore,
+            )
+        else:
+            result = compute_stats(
+                files,
+                workers=args.workers,
+                sample=args.sample,
+                seed=args.seed,
+                color=args.color,
+                ignore_value=ignore,
+                progress=not args.no_progress,
+            )
+        result.check_one_channel_count()
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.scheduler:
-        selected = files
-        if args.sample is not None and args.sample < len(files):
-            import random
-
-            selected = sorted(random.Random(args.seed).sample(files, args.sample))
-        result = compute_stats_dask(selected, args.scheduler, color=args.color)
-    else:
-        result = compute_stats(
-            files,
-            workers=args.workers,
-            sample=args.sample,
-            seed=args.seed,
-            color=args.color,
-            progress=not args.no_progress,
-        )
+        return _usage_error(str(error))
     read = result.stats.images
     print(f"{read} images read, {len(result.failed)} failed", file=sys.stderr)
     for path, reason in result.failed:
         print(f"  failed: {path}: {reason}", file=sys.stderr)
     if read == 0:
-        print("error: no image could be read; nothing to report.", file=sys.stderr)
-        return 1
-    stats = result.stats.result(args.max_pixel_value, percentiles=args.percentiles)
+        print("albu-norm stats: error: no image could be read; nothing to report.", file=sys.stderr)
+        return EXIT_FAILED_FILES
+    try:
+        stats = result.stats.result(args.max_pixel_value, percentiles=args.percentiles)
+    except ValueError as error:  # e.g. every pixel was --ignore-value
+        return _usage_error(str(error))
     print(_table(stats))
+    if result.failed and not args.allow_failures:
+        print(
+            f"albu-norm stats: {len(result.failed)} file(s) failed: statistics not written; "
+            "fix or remove them, or pass --allow-failures.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_FILES
     if args.out:
         _write(args.out, _record(stats_record=stats.to_dict(), result=result, argv=argv))
         print(f"written to {args.out}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def _table(stats: Any) -> str:

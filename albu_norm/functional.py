@@ -52,8 +52,8 @@ from albu_norm._checks import (
     default_max_pixel_value,
     num_channels,
 )
-from albu_norm._kernels import affine
-from albu_norm._statistics import fixed_center_scale, per_image_plan, reciprocal_or_zero
+from albu_norm._kernels import affine, divide
+from albu_norm._statistics import fixed_center_scale, per_image_plan
 
 __all__ = [
     "NORMALIZATIONS",
@@ -204,8 +204,10 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
 
 def _normalize_per_image(img: np.ndarray, normalization: str, out: np.ndarray) -> np.ndarray:
     """normalize_per_image on a validated image into out, a float32 array of img's shape."""
-    source, center, scale, _ = per_image_plan(img, normalization)
-    return affine(source, center, scale, out, cached=False, bounded=True)
+    plan = per_image_plan(img, normalization)
+    if normalization.startswith("min_max"):
+        return divide(plan.source, plan.center, plan.spread, out)
+    return affine(plan.source, plan.center, plan.scale, out, cached=False, bounded=True)
 
 
 def normalize_images(
@@ -289,9 +291,9 @@ def per_image_statistics(img: np.ndarray, normalization: PerImageMode) -> dict[s
         as :func:`normalize_per_image`.
     """
     check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
-    _, center, scale, exponents = per_image_plan(check_image(img), normalization)
-    center = np.ldexp(center, exponents)
-    spread = tuple(np.ldexp(reciprocal_or_zero(scale), exponents).tolist())
+    plan = per_image_plan(check_image(img), normalization)
+    center = np.ldexp(plan.center, plan.exponents)
+    spread = tuple(np.ldexp(plan.spread, plan.exponents).tolist())
     return {"mean": tuple(center.tolist()), "std": spread, "max_pixel_value": 1.0}
 
 

@@ -124,7 +124,11 @@ def normalize_robust(
         # (img - median) / IQR is unbounded (an outlier far beyond the IQR): check for overflow
         center = _per_channel(median, channels)
         scale = _per_channel(reciprocal_or_zero(spread), channels)
-        return affine(img, center, scale, out, cached=False, bounded=False)
+        hint = (
+            "a value lies more than float32's maximum interquartile ranges from the median "
+            "(an extreme outlier); clip the image first, e.g. method='percentile_zscore'."
+        )
+        return affine(img, center, scale, out, cached=False, bounded=False, hint=hint)
     low, high = _percentiles(img, (low_q, high_q), per_channel)
     _clip_into(img, _per_channel(low, channels), _per_channel(high, channels), out)
     source = out
@@ -132,7 +136,7 @@ def normalize_robust(
         center, scale = low, reciprocal_or_zero(high - low)
     else:
         mode = "image_per_channel" if per_channel else "image"
-        source, center, scale, _ = per_image_plan(out, mode)
+        source, center, scale, _, _ = per_image_plan(out, mode)
     center, scale = _per_channel(center, channels), _per_channel(scale, channels)
     return affine(source, center, scale, out, cached=False, bounded=True)
 

@@ -115,7 +115,7 @@ def normalize_per_pixel(
     values = np.subtract(img, mean, dtype=work)
     if scale is not None:
         np.multiply(values, reciprocal_or_zero(scale.astype(work)), out=values)
-    check_float32_range(values)  # also an inf from float32 overflow
+    check_float32_range(values, "check the image's values against the statistics images.")
     return values.astype(np.float32, copy=False)
 
 

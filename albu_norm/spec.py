@@ -358,6 +358,8 @@ def _from_stats(stats: Any) -> Preset:
         dtype = record.get("dtype")
         if isinstance(dtype, str) and dtype in ("uint8", "uint16", "float32", "float64"):
             scale = _dtype_rule(scale, default_max_pixel_value(np.dtype(dtype)))
+        elif isinstance(dtype, str) and dtype.startswith("mixed"):
+            scale = None  # each image on the 0-1 scale of its own dtype: the dtype rule
     return _preset(
         label, record["mean"], record["std"], record.get("channel_order", "RGB"), scale, label
     )

@@ -180,7 +180,7 @@ def test_per_image_modes_at_the_ends_of_float64(magnitude, mode):
 def test_tiny_spread_statistics():
     """Squares of 1e-170 underflow: std must still be exact (two passes on a scaled copy)."""
     img = np.array([[1e-170, 3e-170]])
-    _, center, scale, exponents = S.per_image_plan(img, "image")
+    _, center, scale, _, exponents = S.per_image_plan(img, "image")
     std = np.ldexp(1 / scale, exponents)
     np.testing.assert_allclose(np.ldexp(center, exponents), [2e-170], rtol=1e-15)
     np.testing.assert_allclose(std, [1e-170], rtol=1e-15)

@@ -110,9 +110,11 @@ def test_grayscale_batch():
     np.testing.assert_allclose(out, reference.fixed(batch, 0.5, 0.2, 255.0), atol=1e-5)
 
 
-def test_probability():
+def test_probability_below_one_warns_and_skipped_calls_return_the_input():
     img = np.full((4, 4, 3), 100, np.uint8)
-    assert AN.Normalize(p=0.0)(image=img)["image"] is img
+    with pytest.warns(UserWarning, match=r"Normalize\(p=0\) skips 100% of calls"):
+        transform = AN.Normalize(p=0.0)
+    assert transform(image=img)["image"] is img  # documented: Albumentations returns the input
     assert AN.Normalize().p == 1.0
 
 

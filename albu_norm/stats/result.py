@@ -20,10 +20,11 @@ __all__ = ["StatsResult", "load_stats"]
 
 @dataclass(frozen=True)
 class StatsResult:
-    """Statistics of a dataset, per channel (channel order of the images: RGB when read by
-    :func:`read_image`).
+    """Statistics of a dataset, per channel, in ``channel_order`` (RGB when the images were read
+    by :func:`albu_norm.stats.read_image`).
 
-    ``*_raw`` values are in the images' own units; :attr:`mean` and :attr:`std` are on the
+    ``*_raw`` values are in the images' own units (on the 0-1 scale already when the images had
+    several dtypes: ``dtype`` is then "mixed (...)"); :attr:`mean` and :attr:`std` are on the
     0-1 scale of ``max_pixel_value`` (what :class:`albu_norm.Normalize` takes).
     """
 
@@ -36,6 +37,7 @@ class StatsResult:
     min_raw: tuple[float, ...]
     max_raw: tuple[float, ...]
     percentiles_raw: dict[float, tuple[float, ...]] = field(default_factory=dict)
+    channel_order: str = "RGB"
     pixel_mean: np.ndarray | None = field(default=None, repr=False, compare=False)
     pixel_std: np.ndarray | None = field(default=None, repr=False, compare=False)
     pixel_range: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -77,8 +79,9 @@ class StatsResult:
             "dtype": self.dtype,
             "images": self.images,
             "pixels_per_channel": self.pixels,
-            "channel_order": "RGB",
-            "max_pixel_value": self.max_pixel_value,
+            "channel_order": self.channel_order,
+            # None: each image was divided by its own dtype's maximum (mixed dtypes)
+            "max_pixel_value": None if self.dtype.startswith("mixed") else self.max_pixel_value,
             "mean": list(self.mean),
             "std": list(self.std),
             "mean_raw": list(self.mean_raw),

@@ -25,6 +25,7 @@ import difflib
 import functools
 import inspect
 import os
+import warnings
 from abc import ABC
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, TypeVar
@@ -40,8 +41,24 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 SERIALIZATION_MODULE = "albu_norm.transforms"
 
 
+class ProbabilityWarning(UserWarning):
+    """A normalization with p < 1: skipped calls return the input array itself."""
+
+
 class NormalizationTransform(ImageOnlyTransform, ABC):
     """Base of every albu_norm transform (abstract: not registered for serialization itself)."""
+
+    def __init__(self, p: float = 1.0) -> None:
+        super().__init__(p=p)
+        if p < 1:
+            warnings.warn(
+                f"{type(self).__name__}(p={p:g}) skips {1 - p:.0%} of calls, and a skipped call "
+                "returns the input array itself: the network then sees the raw pixels (e.g. "
+                "uint8 0-255) in some batches and normalized float32 in others. Normalize with "
+                "p=1 and put the probability on the augmentations before it.",
+                ProbabilityWarning,
+                stacklevel=4,
+            )
 
     @classmethod
     def get_class_fullname(cls) -> str:
