@@ -43,6 +43,8 @@ _MAX_VALUES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 MAX_CHANNELS = 512
 
 CHANNEL_ORDERS = ("RGB", "BGR")
+#: What happens to pixels left out of the statistics (by a mask or ignore_value).
+OUTSIDE = ("normalize", "fill")
 
 
 def check_image(img: object, *, name: str = "img") -> np.ndarray:
@@ -297,6 +299,61 @@ def check_range(clip_range: object, name: str = "clip_range") -> tuple[float, fl
     if len(values) != 2 or not all(math.isfinite(v) for v in values) or not values[0] < values[1]:
         raise ValueError(f"{name} must be (low, high) with finite low < high, got {clip_range!r}.")
     return values[0], values[1]
+
+
+def check_mask(mask: object, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
+    """A statistics mask as a boolean (H, W) array (nonzero = the pixel counts).
+
+    Args:
+        mask: array of shape (H, W) or (H, W, 1), any real or bool dtype; shape[:2] of the image.
+        shape: the image's shape.
+    Raises:
+        TypeError: not a numpy array, or not a real/bool dtype.
+        ValueError: a shape other than the image's (H, W); NaN in a float mask.
+    """
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of shape (H, W), got {type(mask).__name__}.")
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[..., 0]
+    if mask.shape != tuple(shape[:2]):
+        raise ValueError(
+            f"{name} has shape {mask.shape} but the image has shape {tuple(shape)}: a statistics "
+            "mask is (H, W), moved with the image by the same crops, pads and flips (pass it as "
+            "a mask target of the same call)."
+        )
+    if mask.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold booleans or numbers, got dtype {mask.dtype}.")
+    if mask.dtype.kind == "f" and np.isnan(mask).any():
+        raise ValueError(f"{name} holds NaN; use 0 for pixels to leave out, nonzero to keep.")
+    return mask != 0 if mask.dtype != bool else mask
+
+
+def check_outside(outside: object, fill: object) -> tuple[str, float]:
+    """``outside`` ("normalize" or "fill") and a finite ``fill`` within float32's range.
+
+    Raises:
+        ValueError: anything else.
+    """
+    if outside not in OUTSIDE:
+        raise ValueError(f"outside must be 'normalize' or 'fill', got {outside!r}.")
+    value = float(cast(float, fill)) if _is_number(fill) else math.nan
+    if not (math.isfinite(value) and abs(value) <= float(np.finfo(np.float32).max)):
+        raise ValueError(f"fill must be a finite number within float32's range, got {fill!r}.")
+    return str(outside), value
+
+
+def check_ignore_value(ignore_value: object) -> tuple[float, ...] | None:
+    """None, or the nodata value(s) as a tuple of floats (one, or one per channel).
+
+    Raises:
+        ValueError: not a number or an ordered list of finite numbers.
+    """
+    if ignore_value is None:
+        return None
+    values = channel_values(ignore_value, "ignore_value")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"ignore_value must be finite numbers, got {values}.")
+    return values
 
 
 def raise_not_finite(img: np.ndarray, what: str) -> None:

@@ -177,23 +177,34 @@ def affine_float64(
     return out
 
 
-def divide(img: np.ndarray, low: np.ndarray, spread: np.ndarray, out: np.ndarray) -> np.ndarray:
+def divide(
+    img: np.ndarray, low: np.ndarray, spread: np.ndarray, out: np.ndarray, *, bounded: bool = True
+) -> np.ndarray:
     """The min-max modes: ``(img - low[c]) / spread[c]``, with the minimum exactly 0, the
     maximum exactly 1 and every value between (a zero spread gives zeros).
 
     In float32 for uint8/uint16/float32 (``img - low`` is monotonic and the division is
     correctly rounded, so ``x <= max`` gives ``(x - low) / spread <= 1``), in float64 for
-    float64 input and for float32 values spanning more than half float32's range; two numpy
-    passes, where a multiplication by ``1 / spread`` could leave [0, 1] by an ulp. The spread
-    is finite (the statistics' overflow policy scaled the image otherwise).
+    float64 input, for float32 values spanning more than half float32's range, and for float
+    input that is not ``bounded`` (pixels left out of the statistics may lie anywhere: then a
+    range check follows); two numpy passes, where a multiplication by ``1 / spread`` could leave
+    [0, 1] by an ulp. The spread is finite (the overflow policy scaled the image otherwise).
+
+    Raises:
+        ValueError: an unbounded result beyond float32's range.
     """
     spreads = np.where(spread == 0, 1.0, spread)  # a uniform channel: (x - low) is 0 already
-    # float64 when x - low could overflow float32 (float32 values spanning its whole range)
-    wide = img.dtype == np.float64 or max(spreads.tolist()) > _FLOAT32_MAX / 2
     if _is_uniform(low, spreads):
         low, spreads = low[:1], spreads[:1]
-    if wide:
-        values = (img.reshape(-1, len(low)) - low) / spreads
+    floating = img.dtype.kind == "f"
+    wide = img.dtype == np.float64 or max(spreads.tolist()) > _FLOAT32_MAX / 2
+    if wide or (floating and not bounded):
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            values = (img.reshape(-1, len(low)) - low) / spreads
+        if not bounded:
+            check_float32_range(
+                values, "pixels left out of the statistics lie far outside the kept pixels' range."
+            )
         np.copyto(out, values.reshape(out.shape), casting="same_kind")
         return out
     flat = out.reshape(-1, len(low))

@@ -155,6 +155,49 @@ def per_image_plan(img: np.ndarray, normalization: str) -> PerImagePlan:
     return PerImagePlan(img, center, scale, spread, exponents)
 
 
+def kept_pixels(
+    img: np.ndarray, mask: np.ndarray | None, ignore_value: tuple[float, ...] | None
+) -> np.ndarray | None:
+    """Boolean (H, W): the pixels whose values count (mask nonzero, and not every channel equal
+    to ``ignore_value``); None when every pixel counts. ``mask`` is checked already."""
+    kept = mask
+    if ignore_value is not None:
+        channels = num_channels(img)
+        if len(ignore_value) not in (1, channels):
+            raise ValueError(
+                f"ignore_value has {len(ignore_value)} values but the image has {channels} "
+                "channels; give one value, or one per channel."
+            )
+        view = img.reshape(img.shape[0], img.shape[1], channels)
+        # floats compare in the image's dtype (0.1 means float32(0.1) in a float32 image);
+        # integers in float64 (0.5 matches no uint8 pixel)
+        target = np.asarray(
+            ignore_value, dtype=view.dtype if view.dtype.kind == "f" else np.float64
+        )
+        nodata = np.all(view == target, axis=2)
+        kept = ~nodata if kept is None else kept & ~nodata
+    return kept
+
+
+def masked_plan(img: np.ndarray, normalization: str, kept: np.ndarray) -> PerImagePlan | None:
+    """The :class:`PerImagePlan` of a per-image mode whose statistics come from the ``kept``
+    pixels only (boolean (H, W)), to apply to the whole image; None when no pixel is kept.
+
+    The statistics are those of the kept pixels gathered as one (N, 1, C) image: every mode's
+    formula, the TF floor (N = kept values) and the overflow policy are the unmasked ones.
+    """
+    channels = num_channels(img)
+    values = img.reshape(-1, channels)[kept.ravel()]
+    if len(values) == 0:
+        return None
+    plan = per_image_plan(values.reshape(len(values), 1, channels), normalization)
+    source = img
+    if any(plan.exponents.tolist()):  # the overflow policy scaled the kept values: the image too
+        source = np.ldexp(img, -(plan.exponents if img.ndim == 3 else plan.exponents[0]))
+        source = source.astype(img.dtype, copy=False)
+    return plan._replace(source=source)
+
+
 def _center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
     per_channel = normalization.endswith("per_channel")
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are handled above

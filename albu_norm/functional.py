@@ -24,6 +24,12 @@ Formulas (per channel ``c``; statistics over all pixels of the image, or of the 
 ``meanStdDev``, and again exactly in two passes wherever the one-pass formula could lose digits
 (``std <= 1e-3 * |mean|``, which includes every uniform image).
 
+Masks (statistics from the pixels that matter): every function takes ``mask`` ((H, W), nonzero
+= the pixel counts) and ``ignore_value`` (nodata: a pixel whose every channel equals it is left
+out); the statistics are those of the kept pixels (TensorFlow's N = the kept values), and the
+left-out pixels get the same affine (``outside="normalize"``, TorchIO's choice) or the value
+``fill`` (``outside="fill"``, nnU-Net's). No kept pixel at all: every output value is ``fill``.
+
 Epsilon policy: no epsilon is added to any denominator. An image (or channel, in the
 per-channel modes) whose pixels are all equal has no spread to divide by; its output is exact
 zeros, never NaN or Inf. Every other image gets the exact formula, however small its spread.
@@ -32,7 +38,6 @@ zeros, never NaN or Inf. Every other image gets the exact formula, however small
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, Literal
 
 import numpy as np
@@ -42,18 +47,20 @@ from albu_norm._checks import (
     PER_IMAGE_NORMALIZATIONS,
     SUPPORTED_DTYPES,
     Values,
-    channel_values,
     check_channel_count,
+    check_ignore_value,
     check_image,
+    check_mask,
     check_max_pixel_value,
-    check_mean,
     check_mean_std,
     check_normalization,
+    check_outside,
     default_max_pixel_value,
     num_channels,
 )
+from albu_norm._inverse import denormalize
 from albu_norm._kernels import affine, divide
-from albu_norm._statistics import fixed_center_scale, per_image_plan
+from albu_norm._statistics import fixed_center_scale, kept_pixels, masked_plan, per_image_plan
 
 __all__ = [
     "NORMALIZATIONS",
@@ -87,6 +94,10 @@ def normalize(
     max_pixel_value: float | None = None,
     *,
     reverse_channels: bool = False,
+    mask: np.ndarray | None = None,
+    ignore_value: Values | None = None,
+    outside: str = "normalize",
+    fill: float = 0.0,
 ) -> np.ndarray:
     """Normalize an image with fixed per-channel statistics.
 
@@ -100,13 +111,18 @@ def normalize(
             uint8, 65535 for uint16, 1.0 for float32/float64).
         reverse_channels: reverse the channel order first (RGB <-> BGR; 3-channel images only):
             mean/std then apply to the reversed channels, and the output is in that order.
+        mask, ignore_value: the pixels to leave out (see the module docstring); with fixed
+            statistics they matter only with ``outside="fill"``.
+        outside: "fill" sets the left-out pixels to ``fill``.
+        fill: the value of left-out pixels, in output units.
     Returns:
         a new float32 array, same shape as img. For uint8 input every value is the formula
         evaluated in float64 and rounded to float32 (within one float32 ulp of exact).
     Raises:
         TypeError: img is not an array, or its dtype is not uint8, uint16, float32 or float64.
         ValueError: img is empty or not 2-/3-D; mean/std have neither 1 nor C values; std has a
-            value <= 0 or non-finite; mean is non-finite; max_pixel_value is not > 0.
+            value <= 0 or non-finite; mean is non-finite; max_pixel_value is not > 0; a mask of
+            another (H, W); mask or ignore_value with ``outside="normalize"``.
     Source:
         The formula of ``torchvision.transforms.Normalize`` and ``albumentations.Normalize``
         (mode "standard"), with the 0-1 rescale by max_pixel_value made explicit.
@@ -117,11 +133,41 @@ def normalize(
         array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
     """
     img = check_image(img)
+    kept, outside, fill = _masking(img, mask, ignore_value, outside, fill, fixed=True)
     if reverse_channels:
         img = _reversed_channels(img)
     center, scale = _fixed_plan(img, mean, std, max_pixel_value)
-    out = np.empty(img.shape, dtype=np.float32)
-    return affine(img, center, scale, out, cached=True, bounded=False)
+    out = affine(img, center, scale, np.empty(img.shape, np.float32), cached=True, bounded=False)
+    return _fill_outside(out, kept, fill) if kept is not None else out
+
+
+def _masking(
+    img: np.ndarray,
+    mask: Any,
+    ignore_value: Any,
+    outside: Any,
+    fill: Any,
+    *,
+    fixed: bool,
+) -> tuple[np.ndarray | None, str, float]:
+    """The kept pixels (None: all) of a validated image, and the checked outside/fill."""
+    outside, fill = check_outside(outside, fill)
+    if mask is None and ignore_value is None:
+        return None, outside, fill
+    if fixed and outside == "normalize":
+        raise ValueError(
+            "mask and ignore_value choose the pixels to leave out of per-image statistics; "
+            "with fixed statistics they would change nothing. Pass outside='fill' to set those "
+            "pixels to fill, or drop them."
+        )
+    checked = None if mask is None else check_mask(mask, img.shape)
+    return kept_pixels(img, checked, check_ignore_value(ignore_value)), outside, fill
+
+
+def _fill_outside(out: np.ndarray, kept: np.ndarray, fill: float) -> np.ndarray:
+    """Set the left-out pixels (every channel) of ``out`` to ``fill``."""
+    out.reshape(kept.size, -1)[~kept.ravel()] = fill
+    return out
 
 
 def _fixed_plan(
@@ -160,7 +206,15 @@ def _reversed_channels(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1])
 
 
-def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndarray:
+def normalize_per_image(
+    img: np.ndarray,
+    normalization: PerImageMode,
+    *,
+    mask: np.ndarray | None = None,
+    ignore_value: Values | None = None,
+    outside: str = "normalize",
+    fill: float = 0.0,
+) -> np.ndarray:
     """Normalize an image with statistics computed from the image itself.
 
     Formulas (statistics in float64; std is the population std, ddof=0):
@@ -183,13 +237,24 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
             finite.
         normalization: one of "image", "image_per_channel", "min_max", "min_max_per_channel",
             "per_image_standardization".
+        mask: (H, W) array, nonzero where the pixel's values count in the statistics (e.g. the
+            photo inside letterbox bars); None: every pixel.
+        ignore_value: nodata (one number, or one per channel): a pixel whose every channel
+            equals it is left out of the statistics.
+        outside: "normalize" (default): left-out pixels get the same affine as the rest;
+            "fill": they become ``fill``.
+        fill: the value of left-out pixels with ``outside="fill"``, and of every pixel when no
+            pixel is kept.
     Returns:
         a new float32 array, same shape as img.
     Raises:
-        TypeError: img is not an array, or has an unsupported dtype.
-        ValueError: unknown normalization; img is empty or not 2-/3-D; img contains NaN or Inf.
+        TypeError: img or mask is not an array, or has an unsupported dtype.
+        ValueError: unknown normalization; img is empty or not 2-/3-D; img contains NaN or Inf;
+            a mask of another (H, W); an ignore_value of the wrong length.
     Source:
-        The per-image modes of ``albumentations.Normalize`` (2.x), without its epsilon.
+        The per-image modes of ``albumentations.Normalize`` (2.x), without its epsilon; masked
+        statistics as MONAI ``NormalizeIntensity(nonzero=True, channel_wise=True)`` and nnU-Net
+        ``ZScoreNormalization`` (``use_mask_for_norm``).
     Example:
         >>> import numpy as np
         >>> img = np.array([[0, 10], [20, 30]], dtype=np.uint8)
@@ -199,15 +264,34 @@ def normalize_per_image(img: np.ndarray, normalization: PerImageMode) -> np.ndar
     """
     check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
     img = check_image(img)
-    return _normalize_per_image(img, normalization, np.empty(img.shape, dtype=np.float32))
+    kept, outside, fill = _masking(img, mask, ignore_value, outside, fill, fixed=False)
+    out = np.empty(img.shape, dtype=np.float32)
+    return _normalize_per_image(img, normalization, out, kept, outside, fill)
 
 
-def _normalize_per_image(img: np.ndarray, normalization: str, out: np.ndarray) -> np.ndarray:
+def _normalize_per_image(
+    img: np.ndarray,
+    normalization: str,
+    out: np.ndarray,
+    kept: np.ndarray | None = None,
+    outside: str = "normalize",
+    fill: float = 0.0,
+) -> np.ndarray:
     """normalize_per_image on a validated image into out, a float32 array of img's shape."""
-    plan = per_image_plan(img, normalization)
+    if kept is None:
+        plan = per_image_plan(img, normalization)
+    else:
+        masked = masked_plan(img, normalization, kept)
+        if masked is None:  # no pixel kept (a crop that fell in the padding): all fill
+            out.fill(fill)
+            return out
+        plan = masked
+    bounded = kept is None  # left-out pixels may lie far outside the kept pixels' range
     if normalization.startswith("min_max"):
-        return divide(plan.source, plan.center, plan.spread, out)
-    return affine(plan.source, plan.center, plan.scale, out, cached=False, bounded=True)
+        divide(plan.source, plan.center, plan.spread, out, bounded=bounded)
+    else:
+        affine(plan.source, plan.center, plan.scale, out, cached=False, bounded=bounded)
+    return _fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
 
 
 def normalize_images(
@@ -218,6 +302,10 @@ def normalize_images(
     max_pixel_value: float | None = None,
     *,
     reverse_channels: bool = False,
+    masks: np.ndarray | None = None,
+    ignore_value: Values | None = None,
+    outside: str = "normalize",
+    fill: float = 0.0,
 ) -> np.ndarray:
     """Normalize a batch of images; per-image modes use each image's own statistics.
 
@@ -231,11 +319,13 @@ def normalize_images(
         std: per-channel standard deviations for "standard"; None otherwise.
         max_pixel_value: for "standard"; None follows the dtype.
         reverse_channels: for "standard": RGB <-> BGR first (see :func:`normalize`).
+        masks: (N, H, W), one statistics mask per image (see :func:`normalize_per_image`).
+        ignore_value, outside, fill: as :func:`normalize_per_image`.
     Returns:
         a new float32 array of shape (N, H, W[, C]).
     Raises:
         TypeError, ValueError: as :func:`normalize` and :func:`normalize_per_image`; also when
-            images is not 3- or 4-dimensional.
+            images is not 3- or 4-dimensional, or masks is not (N, H, W).
     Example:
         >>> import numpy as np
         >>> ramp = np.arange(4, dtype=np.uint8).reshape(2, 2)
@@ -255,119 +345,59 @@ def normalize_images(
         raise ValueError(f"images is an empty batch (shape {images.shape}).")
     # Validate the batch as one tall image: (N*H, W) or (N*H, W, C).
     tall = check_image(images.reshape(-1, *images.shape[2:]), name="images")
+    if masks is not None:
+        masks = check_mask(np.asarray(masks).reshape(-1, *np.shape(masks)[2:]), tall.shape, "masks")
+    kept, outside, fill = _masking(
+        tall, masks, ignore_value, outside, fill, fixed=normalization == "standard"
+    )
     out = np.empty(images.shape, dtype=np.float32)
     if normalization == "standard":
         if mean is None or std is None:
             raise ValueError("normalization='standard' needs mean and std.")
-        if reverse_channels:
-            tall = _reversed_channels(tall)
-        center, scale = _fixed_plan(tall, mean, std, max_pixel_value)
-        affine(tall, center, scale, out.reshape(tall.shape), cached=True, bounded=False)
+        source = _reversed_channels(tall) if reverse_channels else tall
+        center, scale = _fixed_plan(source, mean, std, max_pixel_value)
+        affine(source, center, scale, out.reshape(tall.shape), cached=True, bounded=False)
+        if kept is not None:
+            _fill_outside(out.reshape(tall.shape), kept, fill)
         return out
     batch = tall.reshape(images.shape)
+    height = images.shape[1]
     for index in range(len(batch)):
-        _normalize_per_image(batch[index], normalization, out[index])
+        one = None if kept is None else kept[index * height : (index + 1) * height]
+        _normalize_per_image(batch[index], normalization, out[index], one, outside, fill)
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# The inverse
-# --------------------------------------------------------------------------------------------
-
-_LAYOUTS = ("HWC", "CHW", "NHWC", "NCHW")
-
-
-def per_image_statistics(img: np.ndarray, normalization: PerImageMode) -> dict[str, Any]:
+def per_image_statistics(
+    img: np.ndarray,
+    normalization: PerImageMode,
+    *,
+    mask: np.ndarray | None = None,
+    ignore_value: Values | None = None,
+) -> dict[str, Any]:
     """The statistics a per-image mode uses on ``img``, in the form :func:`denormalize` takes.
 
-    ``normalize_per_image(img, mode)`` equals ``(img - mean) / std`` with the returned values
-    (``std`` is the spread: std, max - min, or TensorFlow's floored std; 0 for a uniform image,
-    whose output is 0 and maps back to ``mean``).
+    ``normalize_per_image(img, mode, mask=..., ignore_value=...)`` equals
+    ``(img - mean) / std`` with the returned values (``std`` is the spread: std, max - min, or
+    TensorFlow's floored std; 0 for a uniform image, whose output is 0 and maps back to
+    ``mean``). Pixels set to ``fill`` (``outside="fill"``) cannot be restored.
 
     Returns:
         ``{"mean": (C floats), "std": (C floats), "max_pixel_value": 1.0}``, in the image's
         own units.
     Raises:
-        as :func:`normalize_per_image`.
+        ValueError: as :func:`normalize_per_image`; no pixel kept (there are no statistics).
     """
     check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
-    plan = per_image_plan(check_image(img), normalization)
+    img = check_image(img)
+    kept, _, _ = _masking(img, mask, ignore_value, "normalize", 0.0, fixed=False)
+    plan = (
+        per_image_plan(img, normalization)
+        if kept is None
+        else masked_plan(img, normalization, kept)
+    )
+    if plan is None:
+        raise ValueError("no pixel is kept by the mask/ignore_value: there are no statistics.")
     center = np.ldexp(plan.center, plan.exponents)
     spread = tuple(np.ldexp(plan.spread, plan.exponents).tolist())
     return {"mean": tuple(center.tolist()), "std": spread, "max_pixel_value": 1.0}
-
-
-def denormalize(
-    values: Any,
-    mean: Values,
-    std: Values,
-    max_pixel_value: float = 255.0,
-    *,
-    layout: str = "HWC",
-    reverse_channels: bool = False,
-    dtype: Any = np.uint8,
-) -> np.ndarray:
-    """Map normalized values back to a viewable image: the inverse of :func:`normalize`.
-
-    Formula, per channel c: ``img = round((values * std[c] + mean[c]) * max_pixel_value)``,
-    clipped to the output dtype's range. For uint8 images normalized with fixed statistics the
-    round trip is lossless. For per-image modes pass :func:`per_image_statistics` of the image
-    that was normalized.
-
-    Args:
-        values: normalized array; numpy, or a torch tensor (moved to the CPU; torch is never
-            imported by albu_norm). Layout per ``layout``.
-        mean: the means the forward pass used (0-1 scale of max_pixel_value).
-        std: the stds the forward pass used, same units; may be 0 (a uniform image).
-        max_pixel_value: the pixel value of 1.0 (255 for uint8 images).
-        layout: "HWC" (default), "CHW", "NHWC" or "NCHW"; the output is HWC / NHWC.
-        reverse_channels: reverse the channel order after the inverse (BGR output of a caffe
-            preset back to RGB).
-        dtype: output dtype, uint8 (default) or uint16.
-    Returns:
-        a new array of ``dtype``, channels last.
-    Raises:
-        TypeError: values is neither a numpy array nor a torch tensor; unsupported dtype.
-        ValueError: unknown layout; mean/std length fits neither 1 nor C; non-finite values.
-    Example:
-        >>> import numpy as np
-        >>> img = np.array([[[0, 128, 255]]], dtype=np.uint8)
-        >>> mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-        >>> denormalize(normalize(img, mean, std), mean, std)
-        array([[[  0, 128, 255]]], dtype=uint8)
-    """
-    array = _to_numpy(values)
-    if layout not in _LAYOUTS:
-        raise ValueError(f"layout must be one of {_LAYOUTS}, got {layout!r}.")
-    if array.ndim != len(layout):
-        raise ValueError(
-            f"values has shape {array.shape} but layout {layout!r} needs {len(layout)} dimensions."
-        )
-    if layout in ("CHW", "NCHW"):
-        array = np.moveaxis(array, -3, -1)
-    out_dtype = np.dtype(dtype)
-    if out_dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
-        raise TypeError(f"dtype must be uint8 or uint16, got {out_dtype}.")
-    mean_values = check_mean(mean)
-    std_values = channel_values(std, "std")  # 0 allowed: a uniform image's spread
-    if not all(math.isfinite(v) and v >= 0 for v in std_values):
-        raise ValueError(f"std must be finite numbers >= 0 to invert, got {std_values}.")
-    for name, values in (("mean", mean_values), ("std", std_values)):
-        check_channel_count(len(values), array.shape[-1], array.shape, origin=name)
-    max_value = check_max_pixel_value(max_pixel_value)
-    if not np.all(np.isfinite(array)):
-        raise ValueError("values hold NaN/Inf: nothing viewable to restore.")
-    with np.errstate(over="ignore"):  # beyond the output range either way: clipped below
-        restored = array.astype(np.float64) * np.array(std_values) + np.array(mean_values)
-        restored *= max_value
-    limit = np.iinfo(out_dtype).max
-    image = np.clip(np.rint(restored), 0, limit).astype(out_dtype)
-    return np.ascontiguousarray(image[..., ::-1]) if reverse_channels else image
-
-
-def _to_numpy(values: Any) -> np.ndarray:
-    if isinstance(values, np.ndarray):
-        return values
-    if type(values).__module__.split(".")[0] == "torch":  # without importing torch
-        return values.detach().cpu().numpy()
-    raise TypeError(f"values must be a numpy array or a torch tensor, got {type(values).__name__}.")

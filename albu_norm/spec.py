@@ -28,7 +28,6 @@ or as float in [0, 1] gives the same output.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -42,21 +41,22 @@ from albu_norm._checks import (
     NORMALIZATIONS,
     check_channel_count,
     check_channel_order,
+    check_ignore_value,
     check_max_pixel_value,
     check_mean_std,
     check_normalization,
+    check_outside,
     check_range,
     default_max_pixel_value,
     num_channels,
 )
-from albu_norm.model_configs import read_model_config
-from albu_norm.presets import Preset, get_preset, register_preset
+from albu_norm.presets import Preset, register_preset
 from albu_norm.robust import normalize_clipped
+from albu_norm.sources import from_source
 from albu_norm.stats.result import load_stats
 
 __all__ = ["NormalizationSpec", "register_preset_from_file", "resolve_spec"]
 
-DEFAULT_PRESET = "imagenet"
 StatsSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
 
@@ -76,6 +76,12 @@ class NormalizationSpec:
             differs from ``channel_order`` the channels are reversed first (3 channels only).
         clip_range: (low, high) in raw input units, applied before the affine; or None.
         source: where the numbers came from, e.g. "preset 'clip'", "stats file stats.json".
+        masked: a statistics mask comes with each call ((H, W), nonzero = the pixel counts).
+        ignore_value: nodata, in raw input units (one number, or one per channel): pixels whose
+            every channel equals it are left out of the statistics; or None.
+        outside: what left-out pixels become: "normalize" (the same affine) or "fill".
+        fill: the value of left-out pixels with ``outside="fill"`` (and of every pixel when no
+            pixel is kept), in output units.
     """
 
     normalization: str = "standard"
@@ -86,6 +92,10 @@ class NormalizationSpec:
     input_channel_order: str = "RGB"
     clip_range: Optional[tuple[float, float]] = None
     source: str = "explicit mean/std"
+    masked: bool = False
+    ignore_value: Optional[tuple[float, ...]] = None
+    outside: str = "normalize"
+    fill: float = 0.0
 
     def __post_init__(self) -> None:
         check_normalization(self.normalization)
@@ -106,6 +116,21 @@ class NormalizationSpec:
             )
         if self.clip_range is not None:
             object.__setattr__(self, "clip_range", check_range(self.clip_range))
+        object.__setattr__(self, "ignore_value", check_ignore_value(self.ignore_value))
+        outside, fill = check_outside(self.outside, self.fill)
+        object.__setattr__(self, "fill", fill)
+        leaves_out = self.masked or self.ignore_value is not None
+        if outside == "fill" and not leaves_out:
+            raise ValueError(
+                "outside='fill' fills the pixels a mask_key or ignore_value leaves out, and "
+                "neither is given: nothing would be filled."
+            )
+        if leaves_out and outside == "normalize" and not self.per_image:
+            raise ValueError(
+                "mask_key and ignore_value choose the pixels to leave out of per-image "
+                "statistics; with fixed statistics they would change nothing. Pass "
+                "outside='fill' to set those pixels to fill, or use a per-image normalization."
+            )
 
     @property
     def per_image(self) -> bool:
@@ -134,26 +159,32 @@ class NormalizationSpec:
             return default_max_pixel_value(dtype)
         return self.max_pixel_value
 
-    def apply(self, img: np.ndarray) -> np.ndarray:
+    def apply(self, img: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
         """Normalize one image, shape (H, W) or (H, W, C): a new float32 array of its shape.
 
+        Args:
+            img: the image.
+            mask: (H, W) statistics mask, when the spec is ``masked``.
         Raises:
             TypeError, ValueError: as :func:`albu_norm.functional.normalize` and
                 :func:`albu_norm.functional.normalize_per_image`; a channel count that the
-                spec's mean/std do not fit (the message names the spec's source).
+                spec's mean/std do not fit (the message names the spec's source); a missing
+                or unexpected mask.
         """
+        masking = self._masking(mask)
         if self.per_image:
-            return F.normalize_per_image(img, self.normalization)  # type: ignore[arg-type]
+            return F.normalize_per_image(img, self.normalization, **masking)  # type: ignore[arg-type]
         self._check_fits(img)
         mean, std = self.fixed
         if self.clip_range is not None:
             return normalize_clipped(img, self.clip_range, mean, std, self.max_pixel_value)
         return F.normalize(
-            img, mean, std, self.max_pixel_value, reverse_channels=self.reverse_channels
+            img, mean, std, self.max_pixel_value, reverse_channels=self.reverse_channels, **masking
         )
 
-    def apply_batch(self, images: np.ndarray) -> np.ndarray:
-        """Normalize a batch (N, H, W) or (N, H, W, C); per-image modes per image.
+    def apply_batch(self, images: np.ndarray, masks: Optional[np.ndarray] = None) -> np.ndarray:
+        """Normalize a batch (N, H, W) or (N, H, W, C); per-image modes per image, each with
+        its own mask from ``masks`` (N, H, W) when the spec is ``masked``.
 
         Raises:
             as :meth:`apply`.
@@ -162,6 +193,7 @@ class NormalizationSpec:
             return np.stack([self.apply(img) for img in images])
         if not self.per_image and isinstance(images, np.ndarray) and images.ndim in (3, 4):
             self._check_fits(images[0])
+        masking = self._masking(masks)
         return F.normalize_images(
             images,
             self.normalization,
@@ -169,7 +201,46 @@ class NormalizationSpec:
             self.std,
             self.max_pixel_value,
             reverse_channels=self.reverse_channels,
+            masks=masking.pop("mask", None),
+            **masking,
         )
+
+    def apply_volume(
+        self, volume: np.ndarray, mask: Optional[np.ndarray] = None, per_slice: bool = False
+    ) -> np.ndarray:
+        """Normalize a volume (D, H, W) or (D, H, W, C): one set of statistics for the whole
+        volume (per channel in the per-channel modes), or per slice with ``per_slice=True``.
+        ``mask`` is (D, H, W) when the spec is ``masked``.
+
+        Raises:
+            ValueError: not a 3-/4-D array; as :meth:`apply`.
+        """
+        if not isinstance(volume, np.ndarray) or volume.ndim not in (3, 4):
+            shape = getattr(volume, "shape", type(volume).__name__)
+            raise ValueError(f"a volume has shape (D, H, W) or (D, H, W, C), got {shape}.")
+        if per_slice:
+            return self.apply_batch(volume, mask)
+        tall = volume.reshape(-1, *volume.shape[2:])  # (D * H, W[, C]): one image
+        tall_mask = None if mask is None else np.asarray(mask).reshape(tall.shape[:2])
+        return self.apply(tall, tall_mask).reshape(volume.shape)
+
+    def _masking(self, mask: Optional[np.ndarray]) -> dict[str, Any]:
+        """The masking keywords of the functional layer for one call."""
+        if self.masked and mask is None:
+            raise ValueError(
+                "this normalization takes its statistics over a mask (mask_key): pass the mask "
+                "with each call."
+            )
+        if not self.masked and mask is not None:
+            raise ValueError("a mask was given, but this normalization has no mask_key.")
+        if not self.masked and self.ignore_value is None:
+            return {}
+        return {
+            "mask": mask,
+            "ignore_value": self.ignore_value,
+            "outside": self.outside,
+            "fill": self.fill,
+        }
 
     def invert(self, values: np.ndarray, dtype: Any = np.uint8) -> np.ndarray:
         """The inverse of a fixed-statistics spec on normalized values (H, W[, C]): a viewable
@@ -235,6 +306,10 @@ def resolve_spec(
     model_config: Any = None,
     input_channel_order: str = "RGB",
     clip_range: Any = None,
+    masked: bool = False,
+    ignore_value: Any = None,
+    outside: str = "normalize",
+    fill: float = 0.0,
 ) -> NormalizationSpec:
     """Resolve user arguments into a :class:`NormalizationSpec` (precedence in the module doc).
 
@@ -249,6 +324,8 @@ def resolve_spec(
             (:func:`albu_norm.model_configs.read_model_config`).
         input_channel_order: "RGB" or "BGR": the order of the images to normalize.
         clip_range: (low, high) raw-unit clip before the affine (standard mode only).
+        masked, ignore_value, outside, fill: the pixels left out of the statistics and what
+            becomes of them (see :class:`NormalizationSpec`).
     Returns:
         the spec.
     Raises:
@@ -268,6 +345,7 @@ def resolve_spec(
             f"pass one of preset, stats and model_config, not {' and '.join(sources)}."
         )
     explicit = [name for name, value in (("mean", mean), ("std", std)) if value is not None]
+    masking = {"masked": masked, "ignore_value": ignore_value, "outside": outside, "fill": fill}
     if normalization != "standard":
         given = [*explicit, *sources, *(["clip_range"] if clip_range is not None else [])]
         if given:
@@ -277,7 +355,10 @@ def resolve_spec(
                 f"{names} would be ignored. Remove {names}, or use normalization='standard'."
             )
         return NormalizationSpec(
-            normalization, input_channel_order=input_channel_order, source="per-image statistics"
+            normalization,
+            input_channel_order=input_channel_order,
+            source="per-image statistics",
+            **masking,
         )
     if sources and explicit:
         ((kind, value),) = sources.items()
@@ -298,8 +379,9 @@ def resolve_spec(
             channel_order=input_channel_order,
             input_channel_order=input_channel_order,
             clip_range=clip_range,
+            **masking,
         )
-    found = _from_source(preset, stats, model_config)
+    found = from_source(preset, stats, model_config)
     return NormalizationSpec(
         "standard",
         found.mean,
@@ -309,80 +391,8 @@ def resolve_spec(
         input_channel_order=input_channel_order,
         clip_range=clip_range,
         source=found.source,
+        **masking,
     )
-
-
-def _from_source(preset: Optional[str], stats: Any, model_config: Any) -> Preset:
-    """The source's numbers as an (unregistered) :class:`Preset`; the default preset if none."""
-    if stats is not None:
-        return _from_stats(stats)
-    if model_config is not None:
-        found = read_model_config(model_config)
-        scale = _dtype_rule(found.max_pixel_value, 255.0, tolerance=1e-6)
-        return _preset("model config", found.mean, found.std, "RGB", scale, found.source)
-    if preset is not None and not isinstance(preset, str):
-        raise ValueError(f"preset must be a preset name (a string), got {preset!r}.")
-    found_preset = get_preset(preset or DEFAULT_PRESET)
-    label = f"preset {found_preset.name!r}"
-    return _preset(
-        label if preset else f"default {label}",
-        found_preset.mean,
-        found_preset.std,
-        found_preset.channel_order,
-        found_preset.max_pixel_value,
-        label if preset else f"default {label}",
-    )
-
-
-def _from_stats(stats: Any) -> Preset:
-    if isinstance(stats, Mapping):
-        record, label = dict(stats), "statistics record"
-        label = (
-            f"statistics of {record['source']}" if isinstance(record.get("source"), str) else label
-        )
-    elif isinstance(stats, (str, os.PathLike)):
-        record, label = load_stats(stats), f"stats file {Path(stats).name}"
-    else:
-        raise ValueError(
-            f"stats must be the path of a statistics file or its record (a mapping), got "
-            f"{type(stats).__name__}."
-        )
-    if "mean" not in record or "std" not in record:
-        raise ValueError(f"{label} has no 'mean' and 'std'.")
-    scale = record.get("max_pixel_value")
-    if scale is not None:
-        try:
-            scale = check_max_pixel_value(scale)
-        except ValueError as error:
-            raise ValueError(f"{label}: {error}") from None
-        dtype = record.get("dtype")
-        if isinstance(dtype, str) and dtype in ("uint8", "uint16", "float32", "float64"):
-            scale = _dtype_rule(scale, default_max_pixel_value(np.dtype(dtype)))
-        elif isinstance(dtype, str) and dtype.startswith("mixed"):
-            scale = None  # each image on the 0-1 scale of its own dtype: the dtype rule
-    return _preset(
-        label, record["mean"], record["std"], record.get("channel_order", "RGB"), scale, label
-    )
-
-
-def _preset(
-    label: str, mean: Any, std: Any, channel_order: Any, scale: Optional[float], source: str
-) -> Preset:
-    try:
-        mean, std = check_mean_std(mean, std)
-        check_channel_order(channel_order)
-    except ValueError as error:
-        raise ValueError(f"{label}: {error}") from None
-    return Preset(
-        label, mean, std, channel_order=channel_order, source=source, max_pixel_value=scale
-    )
-
-
-def _dtype_rule(scale: Optional[float], default: float, tolerance: float = 0.0) -> Optional[float]:
-    """None (the dtype rule) for a scale equal to the data's dtype default, else the scale."""
-    if scale is not None and math.isclose(scale, default, rel_tol=tolerance, abs_tol=0.0):
-        return None
-    return scale
 
 
 def _short(value: Any) -> str:
@@ -404,11 +414,12 @@ def register_preset_from_file(
             :func:`albu_norm.register_preset`).
     """
     spec = resolve_spec(stats=path)
+    mean, std = spec.fixed
     record = load_stats(path)
     return register_preset(
         name,
-        mean=spec.mean,  # type: ignore[arg-type]
-        std=spec.std,  # type: ignore[arg-type]
+        mean=mean,
+        std=std,
         channel_order=spec.channel_order,
         source=f"dataset statistics {Path(path).name} ({record.get('images', '?')} images)",
         max_pixel_value=spec.max_pixel_value,
