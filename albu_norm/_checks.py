@@ -325,7 +325,7 @@ def check_mask(mask: object, shape: tuple[int, ...], name: str = "mask") -> np.n
         raise TypeError(f"{name} must hold booleans or numbers, got dtype {mask.dtype}.")
     if mask.dtype.kind == "f" and np.isnan(mask).any():
         raise ValueError(f"{name} holds NaN; use 0 for pixels to leave out, nonzero to keep.")
-    return mask != 0 if mask.dtype != bool else mask
+    return mask != 0 if mask.dtype != bool else np.ascontiguousarray(mask)
 
 
 def check_outside(outside: object, fill: object) -> tuple[str, float]:

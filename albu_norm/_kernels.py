@@ -193,23 +193,50 @@ def divide(
     Raises:
         ValueError: an unbounded result beyond float32's range.
     """
-    spreads = np.where(spread == 0, 1.0, spread)  # a uniform channel: (x - low) is 0 already
+    spreads = np.where(spread == 0, np.inf, spread)  # zero-spread channels: exactly 0 below
     if _is_uniform(low, spreads):
         low, spreads = low[:1], spreads[:1]
-    floating = img.dtype.kind == "f"
-    wide = img.dtype == np.float64 or max(spreads.tolist()) > _FLOAT32_MAX / 2
-    if wide or (floating and not bounded):
+    flat_spread = spread[: len(low)]
+    if any(v == 0 for v in flat_spread.tolist()):  # a uniform channel (of the kept pixels)
+        _divide(img, low, spreads, out, bounded)
+        out.reshape(-1, len(low))[:, flat_spread == 0] = 0.0
+        return out
+    return _divide(img, low, spreads, out, bounded)
+
+
+def _divide(
+    img: np.ndarray, low: np.ndarray, spreads: np.ndarray, out: np.ndarray, bounded: bool
+) -> np.ndarray:
+    hint = "pixels left out of the statistics lie far outside the kept pixels' range."
+    if img.dtype == np.float64 or max(spreads.tolist()) > _FLOAT32_MAX / 2:
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
             values = (img.reshape(-1, len(low)) - low) / spreads
         if not bounded:
-            check_float32_range(
-                values, "pixels left out of the statistics lie far outside the kept pixels' range."
-            )
+            check_float32_range(values, hint)
         np.copyto(out, values.reshape(out.shape), casting="same_kind")
         return out
     flat = out.reshape(-1, len(low))
-    np.subtract(img.reshape(-1, len(low)), low.astype(np.float32), out=flat, dtype=np.float32)
-    np.divide(flat, spreads.astype(np.float32), out=flat)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+        np.subtract(img.reshape(-1, len(low)), low.astype(np.float32), out=flat, dtype=np.float32)
+        np.divide(flat, spreads.astype(np.float32), out=flat)
+    if (
+        not bounded
+        and img.dtype.kind == "f"
+        and not math.isfinite(float(out.max()) + float(out.min()))
+    ):
+        check_float32_range(flat.astype(np.float64), hint)  # raises
+    return out
+
+
+def fill_outside(out: np.ndarray, kept: np.ndarray, fill: float) -> np.ndarray:
+    """Set the left-out pixels (every channel) of ``out`` to ``fill``: one masked OpenCV copy
+    up to 128 channels, numpy above."""
+    channels = 1 if out.ndim == 2 else out.shape[2]
+    if channels <= CV_MAX_CHANNELS:
+        source = np.full(out.shape, fill, dtype=np.float32)
+        _written(cv2.copyTo(source, np.logical_not(kept).view(np.uint8), out), out)
+        return out
+    out.reshape(kept.size, -1)[~kept.ravel()] = fill
     return out
 
 

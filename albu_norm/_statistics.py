@@ -22,12 +22,18 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 
-from albu_norm._checks import num_channels, raise_not_finite
+from albu_norm._checks import (
+    check_ignore_value,
+    check_mask,
+    check_outside,
+    num_channels,
+    raise_not_finite,
+)
 
 #: OpenCV's most channels per array (CV_CN_MAX, OpenCV 5; 512 in OpenCV 4): above it the
 #: statistics and kernels use numpy.
@@ -179,23 +185,105 @@ def kept_pixels(
     return kept
 
 
+def masking(
+    img: np.ndarray,
+    mask: Any,
+    ignore_value: Any,
+    outside: Any,
+    fill: Any,
+    *,
+    fixed: bool,
+) -> tuple[np.ndarray | None, str, float]:
+    """The kept pixels (boolean (H, W); None: all) of a validated image, and the checked
+    outside/fill. With ``fixed`` statistics a mask or ignore_value matters only with
+    ``outside="fill"``.
+
+    Raises:
+        TypeError, ValueError: as :func:`albu_norm._checks.check_mask`, ``check_outside`` and
+            ``check_ignore_value``; a mask or ignore_value with fixed statistics and
+            ``outside="normalize"``.
+    """
+    outside, fill = check_outside(outside, fill)
+    if mask is None and ignore_value is None:
+        return None, outside, fill
+    if fixed and outside == "normalize":
+        raise ValueError(
+            "mask and ignore_value choose the pixels to leave out of per-image statistics; "
+            "with fixed statistics they would change nothing. Pass outside='fill' to set those "
+            "pixels to fill, or drop them."
+        )
+    checked = None if mask is None else check_mask(mask, img.shape)
+    return kept_pixels(img, checked, check_ignore_value(ignore_value)), outside, fill
+
+
 def masked_plan(img: np.ndarray, normalization: str, kept: np.ndarray) -> PerImagePlan | None:
     """The :class:`PerImagePlan` of a per-image mode whose statistics come from the ``kept``
     pixels only (boolean (H, W)), to apply to the whole image; None when no pixel is kept.
 
-    The statistics are those of the kept pixels gathered as one (N, 1, C) image: every mode's
-    formula, the TF floor (N = kept values) and the overflow policy are the unmasked ones.
+    Every mode's formula, the TF floor (N = the kept values) and the exact small-std re-check
+    are the unmasked ones. Routing: OpenCV's masked ``meanStdDev`` / ``minMaxLoc`` (no copy of
+    the image) up to 128 channels; otherwise, and wherever the overflow policy is needed, the
+    kept pixels gathered as one (N, 1, C) image.
+
+    Raises:
+        ValueError: NaN or Inf in the image (outside the kept pixels too: they are normalized
+            or filled, never NaN).
     """
-    channels = num_channels(img)
-    values = img.reshape(-1, channels)[kept.ravel()]
-    if len(values) == 0:
+    count = int(np.count_nonzero(kept))
+    if count == 0:
         return None
+    if img.dtype.kind == "f" and not math.isfinite(float(img.max()) + float(img.min())):
+        raise_not_finite(img, f"normalization={normalization!r}")  # numpy's max propagates NaN
+    channels = num_channels(img)
+    if channels <= CV_MAX_CHANNELS:
+        center, spread = _masked_center_spread(img, normalization, kept, count)
+        if _all_finite(center, spread) and not any(0 < v < _TINY_SPREAD for v in spread.tolist()):
+            if normalization == "per_image_standardization":  # N = the kept values
+                floor = 1.0 / math.sqrt(count * channels)
+                spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
+            scale = reciprocal_or_zero(spread)
+            if len(center) != channels:
+                center, scale, spread = (v.repeat(channels) for v in (center, scale, spread))
+            return PerImagePlan(img, center, scale, spread, _no_exponents(channels))
+    values = img.reshape(-1, channels)[kept.ravel()]
     plan = per_image_plan(values.reshape(len(values), 1, channels), normalization)
     source = img
     if any(plan.exponents.tolist()):  # the overflow policy scaled the kept values: the image too
         source = np.ldexp(img, -(plan.exponents if img.ndim == 3 else plan.exponents[0]))
         source = source.astype(img.dtype, copy=False)
     return plan._replace(source=source)
+
+
+def _masked_center_spread(
+    img: np.ndarray, normalization: str, kept: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(center, spread) of the kept pixels with OpenCV's masked reductions."""
+    mask = kept.view(np.uint8)
+    per_channel = normalization.endswith("per_channel")
+    channels = num_channels(img)
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results: the caller's
+        if normalization.startswith("min_max"):
+            planes = (
+                [img] if img.ndim == 2 else [cv2.extractChannel(img, c) for c in range(channels)]
+            )
+            bounds = np.array([cv2.minMaxLoc(plane, mask)[:2] for plane in planes], np.float64)
+            low, high = bounds[:, 0], bounds[:, 1]
+            if not per_channel:
+                low, high = low.min(keepdims=True), high.max(keepdims=True)
+            return low, high - low
+        means, stds = (v.ravel().astype(np.float64) for v in cv2.meanStdDev(img, mask=mask))
+        if not per_channel and channels > 1:  # the channels' moments (equal counts) combined
+            mean = means.mean()
+            variance = max(float(np.mean(stds * stds + means * means) - mean * mean), 0.0)
+            means, stds = np.array([mean]), np.array([math.sqrt(variance)])
+        if not _all_finite(means, stds):
+            return means, stds
+        suspicious = (stds <= _SMALL_STD * np.abs(means)) | (stds < _TINY)
+        if not np.any(suspicious):
+            return means, stds
+    # the exact two-pass re-check, on the kept values
+    values = img.reshape(-1, channels)[kept.ravel()]
+    return _exact_small_std(values.reshape(count, 1, channels), per_channel, means, stds)
 
 
 def _center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:

@@ -48,19 +48,17 @@ from albu_norm._checks import (
     SUPPORTED_DTYPES,
     Values,
     check_channel_count,
-    check_ignore_value,
     check_image,
     check_mask,
     check_max_pixel_value,
     check_mean_std,
     check_normalization,
-    check_outside,
     default_max_pixel_value,
     num_channels,
 )
 from albu_norm._inverse import denormalize
-from albu_norm._kernels import affine, divide
-from albu_norm._statistics import fixed_center_scale, kept_pixels, masked_plan, per_image_plan
+from albu_norm._kernels import affine, divide, fill_outside
+from albu_norm._statistics import fixed_center_scale, masked_plan, masking, per_image_plan
 
 __all__ = [
     "NORMALIZATIONS",
@@ -133,41 +131,12 @@ def normalize(
         array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
     """
     img = check_image(img)
-    kept, outside, fill = _masking(img, mask, ignore_value, outside, fill, fixed=True)
+    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=True)
     if reverse_channels:
         img = _reversed_channels(img)
     center, scale = _fixed_plan(img, mean, std, max_pixel_value)
     out = affine(img, center, scale, np.empty(img.shape, np.float32), cached=True, bounded=False)
-    return _fill_outside(out, kept, fill) if kept is not None else out
-
-
-def _masking(
-    img: np.ndarray,
-    mask: Any,
-    ignore_value: Any,
-    outside: Any,
-    fill: Any,
-    *,
-    fixed: bool,
-) -> tuple[np.ndarray | None, str, float]:
-    """The kept pixels (None: all) of a validated image, and the checked outside/fill."""
-    outside, fill = check_outside(outside, fill)
-    if mask is None and ignore_value is None:
-        return None, outside, fill
-    if fixed and outside == "normalize":
-        raise ValueError(
-            "mask and ignore_value choose the pixels to leave out of per-image statistics; "
-            "with fixed statistics they would change nothing. Pass outside='fill' to set those "
-            "pixels to fill, or drop them."
-        )
-    checked = None if mask is None else check_mask(mask, img.shape)
-    return kept_pixels(img, checked, check_ignore_value(ignore_value)), outside, fill
-
-
-def _fill_outside(out: np.ndarray, kept: np.ndarray, fill: float) -> np.ndarray:
-    """Set the left-out pixels (every channel) of ``out`` to ``fill``."""
-    out.reshape(kept.size, -1)[~kept.ravel()] = fill
-    return out
+    return fill_outside(out, kept, fill) if kept is not None else out
 
 
 def _fixed_plan(
@@ -264,7 +233,7 @@ def normalize_per_image(
     """
     check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
     img = check_image(img)
-    kept, outside, fill = _masking(img, mask, ignore_value, outside, fill, fixed=False)
+    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=False)
     out = np.empty(img.shape, dtype=np.float32)
     return _normalize_per_image(img, normalization, out, kept, outside, fill)
 
@@ -291,7 +260,7 @@ def _normalize_per_image(
         divide(plan.source, plan.center, plan.spread, out, bounded=bounded)
     else:
         affine(plan.source, plan.center, plan.scale, out, cached=False, bounded=bounded)
-    return _fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
+    return fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
 
 
 def normalize_images(
@@ -347,7 +316,7 @@ def normalize_images(
     tall = check_image(images.reshape(-1, *images.shape[2:]), name="images")
     if masks is not None:
         masks = check_mask(np.asarray(masks).reshape(-1, *np.shape(masks)[2:]), tall.shape, "masks")
-    kept, outside, fill = _masking(
+    kept, outside, fill = masking(
         tall, masks, ignore_value, outside, fill, fixed=normalization == "standard"
     )
     out = np.empty(images.shape, dtype=np.float32)
@@ -358,7 +327,7 @@ def normalize_images(
         center, scale = _fixed_plan(source, mean, std, max_pixel_value)
         affine(source, center, scale, out.reshape(tall.shape), cached=True, bounded=False)
         if kept is not None:
-            _fill_outside(out.reshape(tall.shape), kept, fill)
+            fill_outside(out.reshape(tall.shape), kept, fill)
         return out
     batch = tall.reshape(images.shape)
     height = images.shape[1]
@@ -390,7 +359,7 @@ def per_image_statistics(
     """
     check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
     img = check_image(img)
-    kept, _, _ = _masking(img, mask, ignore_value, "normalize", 0.0, fixed=False)
+    kept, _, _ = masking(img, mask, ignore_value, "normalize", 0.0, fixed=False)
     plan = (
         per_image_plan(img, normalization)
         if kept is None

@@ -34,9 +34,11 @@ from albu_norm._checks import (
     default_max_pixel_value,
     num_channels,
 )
-from albu_norm._kernels import affine
+from albu_norm._kernels import affine, fill_outside
 from albu_norm._statistics import (
     fixed_center_scale,
+    masked_plan,
+    masking,
     min_max,
     per_image_plan,
     power_of_two_scaled,
@@ -91,6 +93,11 @@ def normalize_robust(
     method: str = "percentile_zscore",
     percentiles: Sequence[float] | None = None,
     per_channel: bool = False,
+    *,
+    mask: np.ndarray | None = None,
+    ignore_value: Values | None = None,
+    outside: str = "normalize",
+    fill: float = 0.0,
 ) -> np.ndarray:
     """Per-image robust normalization (see the module docstring for the formulas).
 
@@ -99,11 +106,14 @@ def normalize_robust(
         method: "percentile_zscore" (default), "percentile_min_max" or "median_iqr".
         percentiles: (low, high) in [0, 100]; default (0.5, 99.5), or (25, 75) for median_iqr.
         per_channel: statistics per channel (True) or over all channels (False).
+        mask, ignore_value, outside, fill: statistics over the kept pixels only, as in
+            :func:`albu_norm.functional.normalize_per_image` (percentiles, median and IQR of
+            the kept pixels; no kept pixel: every value is ``fill``).
     Returns:
         a new float32 array, same shape as img.
     Raises:
         TypeError, ValueError: bad image (as :func:`albu_norm.functional.normalize`); unknown
-            method; percentiles not 0 <= low < high <= 100; NaN/Inf.
+            method; percentiles not 0 <= low < high <= 100; NaN/Inf; a bad mask.
     Example:
         >>> import numpy as np
         >>> img = np.array([[0, 10, 20, 30, 250]], dtype=np.uint8)
@@ -111,15 +121,26 @@ def normalize_robust(
         array([[-1. , -0.5,  0. ,  0.5, 11.5]], dtype=float32)
     """
     method, (low_q, high_q) = check_robust_method(method, percentiles)
-    # every method here is invariant to the image's scale: the overflow policy applies
-    img, _ = power_of_two_scaled(check_image(img), False, f"method={method!r}", per_channel)
+    img = check_image(img)
+    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=False)
     channels = num_channels(img)
     out = np.empty(img.shape, dtype=np.float32)
+    counted = img
+    if kept is not None:  # the statistics of the kept pixels, gathered as an (N, 1, C) image
+        values = img.reshape(-1, channels)[kept.ravel()]
+        if len(values) == 0:
+            out.fill(fill)
+            return out
+        counted = values.reshape(len(values), 1, channels)
+    # every method here is invariant to the image's scale: the overflow policy applies
+    counted, exponents = power_of_two_scaled(counted, False, f"method={method!r}", per_channel)
+    if any(exponents.tolist()):
+        img = np.ldexp(img, -(exponents if img.ndim == 3 else exponents[0])).astype(img.dtype)
     if method == "median_iqr":
-        low, median, high = _percentiles(img, (low_q, 50.0, high_q), per_channel)
+        low, median, high = _percentiles(counted, (low_q, 50.0, high_q), per_channel)
         spread = high - low
         if np.any(spread == 0):  # more than half the values equal: use the full range
-            low_all, high_all = min_max(img, per_channel)
+            low_all, high_all = min_max(counted, per_channel)
             spread = np.where(spread == 0, high_all - low_all, spread)
         # (img - median) / IQR is unbounded (an outlier far beyond the IQR): check for overflow
         center = _per_channel(median, channels)
@@ -128,17 +149,22 @@ def normalize_robust(
             "a value lies more than float32's maximum interquartile ranges from the median "
             "(an extreme outlier); clip the image first, e.g. method='percentile_zscore'."
         )
-        return affine(img, center, scale, out, cached=False, bounded=False, hint=hint)
-    low, high = _percentiles(img, (low_q, high_q), per_channel)
+        affine(img, center, scale, out, cached=False, bounded=False, hint=hint)
+        return fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
+    low, high = _percentiles(counted, (low_q, high_q), per_channel)
     _clip_into(img, _per_channel(low, channels), _per_channel(high, channels), out)
     source = out
     if method == "percentile_min_max":
         center, scale = low, reciprocal_or_zero(high - low)
     else:
         mode = "image_per_channel" if per_channel else "image"
-        source, center, scale, _, _ = per_image_plan(out, mode)
+        plan = per_image_plan(out, mode) if kept is None else masked_plan(out, mode, kept)
+        if plan is None:  # pragma: no cover - pixels are kept (checked above)
+            raise ValueError("no pixel is kept: there are no statistics.")
+        source, center, scale = plan.source, plan.center, plan.scale
     center, scale = _per_channel(center, channels), _per_channel(scale, channels)
-    return affine(source, center, scale, out, cached=False, bounded=True)
+    affine(source, center, scale, out, cached=False, bounded=True)
+    return fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
 
 
 def normalize_clipped(
@@ -147,6 +173,11 @@ def normalize_clipped(
     mean: Values,
     std: Values,
     max_pixel_value: float | None = 1.0,
+    *,
+    mask: np.ndarray | None = None,
+    ignore_value: Values | None = None,
+    outside: str = "normalize",
+    fill: float = 0.0,
 ) -> np.ndarray:
     """Dataset-level robust normalization: ``(clip(img, low, high) - mean) / std``.
 
@@ -162,6 +193,9 @@ def normalize_clipped(
         std: raw units; one value or one per channel; finite and > 0.
         max_pixel_value: the clipped values are divided by it first (1.0, the default, keeps
             raw units; None follows the dtype); mean/std are then on that scale.
+        mask, ignore_value, outside, fill: with ``outside="fill"``, the left-out pixels become
+            ``fill`` (nnU-Net sets the background to 0); see
+            :func:`albu_norm.functional.normalize`.
     Returns:
         a new float32 array, same shape as img.
     Raises:
@@ -170,6 +204,7 @@ def normalize_clipped(
     low, high = check_range(clip_range)
     mean_values, std_values = check_mean_std(mean, std)
     img = check_image(img)
+    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=True)
     channels = num_channels(img)
     for name, values in (("mean", mean_values), ("std", std_values)):
         check_channel_count(len(values), channels, img.shape, origin=name)
@@ -181,7 +216,8 @@ def normalize_clipped(
         else check_max_pixel_value(max_pixel_value)
     )
     center, scale = fixed_center_scale(mean_values, std_values, scale_max, channels)
-    return affine(out, center, scale, out, cached=True, bounded=False)
+    affine(out, center, scale, out, cached=True, bounded=False)
+    return fill_outside(out, kept, fill) if kept is not None else out
 
 
 def _per_channel(values: np.ndarray, channels: int) -> np.ndarray:

@@ -177,7 +177,9 @@ class NormalizationSpec:
         self._check_fits(img)
         mean, std = self.fixed
         if self.clip_range is not None:
-            return normalize_clipped(img, self.clip_range, mean, std, self.max_pixel_value)
+            return normalize_clipped(
+                img, self.clip_range, mean, std, self.max_pixel_value, **masking
+            )
         return F.normalize(
             img, mean, std, self.max_pixel_value, reverse_channels=self.reverse_channels, **masking
         )
@@ -190,7 +192,8 @@ class NormalizationSpec:
             as :meth:`apply`.
         """
         if self.clip_range is not None:
-            return np.stack([self.apply(img) for img in images])
+            each = [None] * len(images) if masks is None else list(masks)
+            return np.stack([self.apply(img, mask) for img, mask in zip(images, each)])
         if not self.per_image and isinstance(images, np.ndarray) and images.ndim in (3, 4):
             self._check_fits(images[0])
         masking = self._masking(masks)

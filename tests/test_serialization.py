@@ -42,6 +42,11 @@ def test_dict_keeps_preset_name_and_p():
         "preset": "clip",
         "stats": None,
         "input_channel_order": "RGB",
+        "mask_key": None,
+        "ignore_value": None,
+        "outside": "normalize",
+        "fill": 0.0,
+        "per_slice": False,
     }
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from albumentations.core.transforms_interface import ImageOnlyTransform
 
 from albu_norm._checks import channel_values
+from albu_norm.transforms._compat import ReadsCallData
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -45,8 +46,28 @@ class ProbabilityWarning(UserWarning):
     """A normalization with p < 1: skipped calls return the input array itself."""
 
 
-class NormalizationTransform(ImageOnlyTransform, ABC):
-    """Base of every albu_norm transform (abstract: not registered for serialization itself)."""
+# Where a statistics mask is looked for, per kind of target, when mask_key is "mask": the
+# batch and volume forms of Albumentations' mask targets come first.
+_MASK_FALLBACKS = {
+    "image": (),
+    "images": ("masks",),
+    "volume": ("mask3d",),
+    "volumes": ("masks3d",),
+}
+# The rank a statistics mask must have, per kind of target.
+_MASK_RANKS = {"image": 2, "images": 3, "volume": 3, "volumes": 4}
+
+
+class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
+    """Base of every albu_norm transform (abstract: not registered for serialization itself).
+
+    A subclass implements :meth:`normalize` (one image and its statistics mask, or None) and,
+    where it can do better than a loop, :meth:`normalize_images`; the base routes the image,
+    images, volume and volumes targets to them, with the mask of the ``mask_key`` target of the
+    same call when the transform has one. Volumes are normalized whole (one set of statistics
+    per volume) unless the transform's ``per_slice`` is true (the default for transforms
+    without that argument: local and per-pixel statistics are per slice by nature).
+    """
 
     def __init__(self, p: float = 1.0) -> None:
         super().__init__(p=p)
@@ -98,9 +119,83 @@ class NormalizationTransform(ImageOnlyTransform, ABC):
                 f"{', '.join(known)}."
             )
 
-    def apply_to_images(self, images: Any, **params: Any) -> Any:
-        results = [self.apply(img, **params) for img in images]
+    # ---------------------------------------------------------------- the call
+
+    def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """Normalize one (H, W[, C]) image; ``mask``: its (H, W) statistics mask, or None."""
+        raise NotImplementedError
+
+    def normalize_images(self, images: Any, masks: Any) -> Any:
+        """Normalize a batch (N, H, W[, C]) or a list of images, image by image."""
+        results = [
+            self.normalize(img, None if masks is None else masks[index])
+            for index, img in enumerate(images)
+        ]
         return np.stack(results) if isinstance(images, np.ndarray) else results
+
+    def normalize_volume(self, volume: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """Normalize a (D, H, W[, C]) volume: whole, or per slice (see the class docstring)."""
+        if getattr(self, "per_slice", True):
+            return self.normalize_images(volume, mask)
+        if not isinstance(volume, np.ndarray) or volume.ndim not in (3, 4):
+            shape = getattr(volume, "shape", type(volume).__name__)
+            raise ValueError(f"a volume has shape (D, H, W) or (D, H, W, C), got {shape}.")
+        tall = volume.reshape(-1, *volume.shape[2:])  # (D * H, W[, C]): one image
+        tall_mask = None if mask is None else np.asarray(mask).reshape(tall.shape[:2])
+        return self.normalize(tall, tall_mask).reshape(volume.shape)
+
+    def apply(self, img: np.ndarray, stats_masks: Any = None, **params: Any) -> np.ndarray:
+        return self.normalize(img, self._mask("image", stats_masks))
+
+    def apply_to_images(self, images: Any, stats_masks: Any = None, **params: Any) -> Any:
+        return self.normalize_images(images, self._mask("images", stats_masks))
+
+    def apply_to_volume(self, volume: Any, stats_masks: Any = None, **params: Any) -> Any:
+        return self.normalize_volume(volume, self._mask("volume", stats_masks))
+
+    def apply_to_volumes(self, volumes: Any, stats_masks: Any = None, **params: Any) -> Any:
+        masks = self._mask("volumes", stats_masks)
+        return np.stack(
+            [
+                self.normalize_volume(volume, None if masks is None else masks[index])
+                for index, volume in enumerate(volumes)
+            ]
+        )
+
+    def params_from_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        key = getattr(self, "mask_key", None)
+        if key is None:
+            return {}
+        names = {key, *(sum(_MASK_FALLBACKS.values(), ()) if key == "mask" else ())}
+        found = {name: data[name] for name in names if data.get(name) is not None}
+        if not found:
+            raise ValueError(
+                f"{type(self).__name__}(mask_key={key!r}) takes its statistics over the "
+                f"{key!r} target of the same call, and the call has none: pass {key}=... (a mask "
+                f"of the image's height and width; declare additional_targets={{{key!r}: "
+                "'mask'}} in A.Compose for a name other than 'mask')."
+            )
+        return {"stats_masks": found}
+
+    def _mask(self, kind: str, stats_masks: Any) -> Any:
+        """The statistics mask of this kind of target (None without mask_key)."""
+        if not stats_masks:
+            return None
+        key = getattr(self, "mask_key", "mask")
+        names = (*(_MASK_FALLBACKS[kind] if key == "mask" else ()), key)
+        mask = next(stats_masks[name] for name in names if name in stats_masks)
+        if (
+            isinstance(mask, np.ndarray)
+            and mask.ndim == _MASK_RANKS[kind] + 1
+            and mask.shape[-1] == 1
+        ):
+            mask = mask[..., 0]
+        if kind != "image" and np.ndim(mask) != _MASK_RANKS[kind]:
+            raise ValueError(
+                f"the statistics mask for {kind}= must have {_MASK_RANKS[kind]} dimensions (one "
+                f"(H, W) mask per image or slice), got shape {np.shape(mask)}."
+            )
+        return mask
 
 
 @functools.cache

@@ -79,10 +79,26 @@ class Normalize(NormalizationTransform):
             ``channel_order`` differs (e.g. ``caffe``, ``detectron2``: BGR), the channels are
             reversed first, so the output is in the order the model expects. mean/std given
             directly are in input order.
+        mask_key: the name of a mask target of the same call (``"mask"``, or an additional
+            target of type mask): the per-image statistics come only from the pixels where it
+            is nonzero, so letterbox bars, padding and rotation corners do not count. Crops,
+            pads and flips before this transform move the mask with the image. For ``images=``
+            / ``volume=`` / ``volumes=`` the mask target holds one mask per image, slice or
+            volume (with ``"mask"``: ``masks``, ``mask3d``, ``masks3d`` when given).
+        ignore_value: nodata, in the input's raw units (one number, or one per channel): a
+            pixel whose every channel equals it is left out of the statistics.
+        outside: what the left-out pixels become: ``"normalize"`` (default, the same affine
+            as the rest, as TorchIO) or ``"fill"`` (the value ``fill``, as nnU-Net). With fixed
+            statistics (``"standard"``), mask_key/ignore_value only matter with ``"fill"``.
+        fill: the value of left-out pixels with ``outside="fill"``, and of every pixel when no
+            pixel is kept (a crop that fell entirely in the padding); output units.
+        per_slice: volumes (``volume=``, ``volumes=``): False (default) normalizes each volume
+            with one set of statistics (per channel in the per-channel modes), as nnU-Net and
+            MONAI; True normalizes slice by slice (albu_norm 0.1.0 and Albumentations' default).
         p: probability of applying the transform (default 1.0, as in A.Normalize).
 
     Targets:
-        image, images (masks, bboxes and keypoints pass through unchanged)
+        image, images, volume, volumes (masks, bboxes and keypoints pass through unchanged)
 
     Image types:
         uint8, uint16, float32, float64; shape (H, W) or (H, W, C), 1 <= C <= 512. Output
@@ -117,8 +133,15 @@ class Normalize(NormalizationTransform):
         preset: Optional[str] = None
         stats: Optional[Union[str, dict[str, Any]]] = None
         input_channel_order: str = "RGB"
+        mask_key: Optional[str] = None
+        ignore_value: Optional[ChannelValues] = None
+        outside: str = "normalize"
+        fill: float = 0.0
+        per_slice: bool = False
 
-        _values = field_validator("mean", "std", mode="before")(channel_values_or_none)
+        _values = field_validator("mean", "std", "ignore_value", mode="before")(
+            channel_values_or_none
+        )
         _paths = field_validator("stats", mode="before")(path_or_value)
 
         @model_validator(mode="after")
@@ -136,6 +159,11 @@ class Normalize(NormalizationTransform):
         preset: str | None = None,
         stats: str | Mapping[str, Any] | None = None,
         input_channel_order: str = "RGB",
+        mask_key: str | None = None,
+        ignore_value: ChannelValues | None = None,
+        outside: str = "normalize",
+        fill: float = 0.0,
+        per_slice: bool = False,
         p: float = 1.0,
     ) -> None:
         super().__init__(p=p)
@@ -167,13 +195,13 @@ class Normalize(NormalizationTransform):
         spec = resolve_spec(model_config=config)
         return cls(mean=spec.mean, std=spec.std, max_pixel_value=spec.max_pixel_value, p=p)
 
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        return self.spec.apply(img)
+    def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        return self.spec.apply(img, mask)
 
-    def apply_to_images(self, images: Any, **params: Any) -> Any:
+    def normalize_images(self, images: Any, masks: Any) -> Any:
         if not isinstance(images, np.ndarray):  # a list of images, possibly of different sizes
-            return [self.apply(img) for img in images]
-        return self.spec.apply_batch(images)
+            return super().normalize_images(images, masks)
+        return self.spec.apply_batch(images, masks)
 
     def get_transform_init_args(self) -> dict[str, Any]:
         args = super().get_transform_init_args()
@@ -201,6 +229,10 @@ def _resolve(args: Any) -> NormalizationSpec:
         preset=args.preset,
         stats=args.stats,
         input_channel_order=args.input_channel_order,
+        masked=getattr(args, "mask_key", None) is not None,
+        ignore_value=getattr(args, "ignore_value", None),
+        outside=getattr(args, "outside", "normalize"),
+        fill=getattr(args, "fill", 0.0),
     )
 
 
@@ -259,8 +291,8 @@ class Denormalize(Normalize):
             p=p,
         )
 
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+    def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return self.spec.invert(img)
 
-    def apply_to_images(self, images: Any, **params: Any) -> Any:
-        return NormalizationTransform.apply_to_images(self, images, **params)
+    def normalize_images(self, images: Any, masks: Any) -> Any:
+        return NormalizationTransform.normalize_images(self, images, masks)

@@ -47,6 +47,10 @@ class RobustNormalize(NormalizationTransform):
         clip_range: (low, high), raw units; dataset_clip_zscore only.
         mean: raw units, one value or one per channel; dataset_clip_zscore only.
         std: raw units, one value or one per channel, > 0; dataset_clip_zscore only.
+        mask_key, ignore_value, outside, fill, per_slice: statistics (percentiles, median,
+            IQR, mean, std) over the kept pixels only, and volumes whole or per slice, as in
+            :class:`albu_norm.Normalize`; with dataset_clip_zscore, only ``outside="fill"``
+            (nnU-Net's background) uses them.
         p: probability of applying.
 
     Targets:
@@ -71,8 +75,15 @@ class RobustNormalize(NormalizationTransform):
         clip_range: Optional[tuple[float, float]] = None
         mean: Optional[ChannelValues] = None
         std: Optional[ChannelValues] = None
+        mask_key: Optional[str] = None
+        ignore_value: Optional[ChannelValues] = None
+        outside: str = "normalize"
+        fill: float = 0.0
+        per_slice: bool = False
 
-        _values = field_validator("mean", "std", mode="before")(channel_values_or_none)
+        _values = field_validator("mean", "std", "ignore_value", mode="before")(
+            channel_values_or_none
+        )
 
         @model_validator(mode="after")
         @schema_check
@@ -88,6 +99,11 @@ class RobustNormalize(NormalizationTransform):
         clip_range: tuple[float, float] | None = None,
         mean: ChannelValues | None = None,
         std: ChannelValues | None = None,
+        mask_key: str | None = None,
+        ignore_value: ChannelValues | None = None,
+        outside: str = "normalize",
+        fill: float = 0.0,
+        per_slice: bool = False,
         p: float = 1.0,
     ) -> None:
         super().__init__(p=p)
@@ -130,10 +146,19 @@ class RobustNormalize(NormalizationTransform):
             std=tuple(record["std_raw"]),
         )
 
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+    def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.spec is not None:
-            return self.spec.apply(img)
-        return normalize_robust(img, self.method, self.percentiles, self.per_channel)
+            return self.spec.apply(img, mask)
+        return normalize_robust(
+            img,
+            self.method,
+            self.percentiles,
+            self.per_channel,
+            mask=mask,
+            ignore_value=self.ignore_value,
+            outside=self.outside,
+            fill=self.fill,
+        )
 
 
 def _check(args: Any) -> Optional[NormalizationSpec]:
@@ -146,6 +171,14 @@ def _check(args: Any) -> Optional[NormalizationSpec]:
                 f"{', '.join(given)} only apply to method={DATASET_METHOD!r}; "
                 f"method={args.method!r} computes its statistics from each image."
             )
+        # the masking rules of the per-image modes, checked by the spec's own validation
+        resolve_spec(
+            "image",
+            masked=args.mask_key is not None,
+            ignore_value=args.ignore_value,
+            outside=args.outside,
+            fill=args.fill,
+        )
         return None
     if len(given) != 3:
         raise ValueError(
@@ -155,5 +188,12 @@ def _check(args: Any) -> Optional[NormalizationSpec]:
     if args.percentiles is not None:
         raise ValueError(f"percentiles do not apply to method={DATASET_METHOD!r}.")
     return resolve_spec(
-        mean=args.mean, std=args.std, max_pixel_value=1.0, clip_range=args.clip_range
+        mean=args.mean,
+        std=args.std,
+        max_pixel_value=1.0,
+        clip_range=args.clip_range,
+        masked=args.mask_key is not None,
+        ignore_value=args.ignore_value,
+        outside=args.outside,
+        fill=args.fill,
     )

@@ -80,7 +80,7 @@ class PerPixelNormalize(NormalizationTransform):
             None if scale_image is None else load_statistics_image(scale_image, "scale_image")
         )
 
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+    def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return normalize_per_pixel(img, self._mean, self._scale, resize=self.resize_statistics)
 
 
@@ -130,5 +130,5 @@ class LocalContrastNormalize(NormalizationTransform):
         super().__init__(p=p)
         self.keep_arguments(locals())
 
-    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+    def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return local_contrast_normalize(img, self.kernel_size, self.sigma, self.floor)
