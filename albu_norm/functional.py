@@ -109,8 +109,9 @@ def normalize(
             uint8, 65535 for uint16, 1.0 for float32/float64).
         reverse_channels: reverse the channel order first (RGB <-> BGR; 3-channel images only):
             mean/std then apply to the reversed channels, and the output is in that order.
-        mask, ignore_value: the pixels to leave out (see the module docstring); with fixed
-            statistics they matter only with ``outside="fill"``.
+        mask: (H, W), nonzero where the pixel counts (see the module docstring); with fixed
+            statistics it matters only with ``outside="fill"``.
+        ignore_value: nodata (one number, or one per channel), as ``mask``.
         outside: "fill" sets the left-out pixels to ``fill``.
         fill: the value of left-out pixels, in output units.
     Returns:
@@ -289,7 +290,9 @@ def normalize_images(
         max_pixel_value: for "standard"; None follows the dtype.
         reverse_channels: for "standard": RGB <-> BGR first (see :func:`normalize`).
         masks: (N, H, W), one statistics mask per image (see :func:`normalize_per_image`).
-        ignore_value, outside, fill: as :func:`normalize_per_image`.
+        ignore_value: as :func:`normalize_per_image`.
+        outside: as :func:`normalize_per_image`.
+        fill: as :func:`normalize_per_image`.
     Returns:
         a new float32 array of shape (N, H, W[, C]).
     Raises:

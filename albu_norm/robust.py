@@ -106,9 +106,12 @@ def normalize_robust(
         method: "percentile_zscore" (default), "percentile_min_max" or "median_iqr".
         percentiles: (low, high) in [0, 100]; default (0.5, 99.5), or (25, 75) for median_iqr.
         per_channel: statistics per channel (True) or over all channels (False).
-        mask, ignore_value, outside, fill: statistics over the kept pixels only, as in
-            :func:`albu_norm.functional.normalize_per_image` (percentiles, median and IQR of
-            the kept pixels; no kept pixel: every value is ``fill``).
+        mask: (H, W), nonzero where the pixel counts: percentiles, median and IQR of the kept
+            pixels only, as in :func:`albu_norm.functional.normalize_per_image` (no kept pixel:
+            every value is ``fill``).
+        ignore_value: nodata (one number, or one per channel) left out of the statistics.
+        outside: "normalize" (default) or "fill": what the left-out pixels become.
+        fill: their value with ``outside="fill"``.
     Returns:
         a new float32 array, same shape as img.
     Raises:
@@ -193,9 +196,13 @@ def normalize_clipped(
         std: raw units; one value or one per channel; finite and > 0.
         max_pixel_value: the clipped values are divided by it first (1.0, the default, keeps
             raw units; None follows the dtype); mean/std are then on that scale.
-        mask, ignore_value, outside, fill: with ``outside="fill"``, the left-out pixels become
+        mask: (H, W), nonzero where the pixel counts; with ``outside="fill"`` the others become
             ``fill`` (nnU-Net sets the background to 0); see
             :func:`albu_norm.functional.normalize`.
+        ignore_value: nodata, as ``mask``.
+        outside: "fill" sets the left-out pixels to ``fill``; "normalize" (default) leaves
+            every pixel to the affine.
+        fill: the value of the left-out pixels.
     Returns:
         a new float32 array, same shape as img.
     Raises:

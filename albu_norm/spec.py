@@ -327,8 +327,10 @@ def resolve_spec(
             (:func:`albu_norm.model_configs.read_model_config`).
         input_channel_order: "RGB" or "BGR": the order of the images to normalize.
         clip_range: (low, high) raw-unit clip before the affine (standard mode only).
-        masked, ignore_value, outside, fill: the pixels left out of the statistics and what
-            becomes of them (see :class:`NormalizationSpec`).
+        masked: a statistics mask comes with each call (see :class:`NormalizationSpec`).
+        ignore_value: nodata left out of the statistics.
+        outside: "normalize" or "fill": what the left-out pixels become.
+        fill: their value with ``outside="fill"``.
     Returns:
         the spec.
     Raises:

@@ -1,9 +1,11 @@
-"""Render the docs' pictures: one photo under every preset and mode, and two crops under
-per-image normalization (the implicit brightness/contrast change).
+"""Render the docs' pictures: one photo under every preset and mode, two crops under
+per-image normalization (the implicit brightness/contrast change), and masked statistics (a
+letterboxed photo, a CT-like volume).
 
     python examples/gallery.py [--out docs/images]
 
-Writes gallery.png and crops.png (small PNGs; CI regenerates them before building the docs).
+Writes gallery.png, crops.png and masks.png (small PNGs; CI regenerates them before building
+the docs).
 """
 
 from __future__ import annotations
@@ -93,6 +95,55 @@ def crops(photo: np.ndarray, out: Path) -> None:
     print(f"crops: out_B = {slope:.4f} * out_A {intercept:+.4f}; max deviation {error:.2e}")
 
 
+def masks(photo: np.ndarray, out: Path) -> None:
+    """A letterboxed photo normalized with and without its mask, and a volume normalized per
+    slice and per volume."""
+    import albumentations as A
+
+    wide = photo[128:384]  # 256 x 512: letterboxing adds bars above and below
+    letterbox = A.Compose(
+        [A.LongestMaxSize(256), A.PadIfNeeded(256, 256, border_mode=cv2.BORDER_CONSTANT, fill=0)],
+        additional_targets={"valid": "mask"},
+    )
+    boxed = letterbox(image=wide, valid=np.ones(wide.shape[:2], np.uint8))
+    inside = boxed["valid"] != 0
+    plain = AN.Normalize(normalization="image_per_channel")(image=boxed["image"])["image"]
+    masked = AN.Normalize(normalization="image_per_channel", mask_key="valid")(
+        image=boxed["image"], valid=boxed["valid"]
+    )["image"]
+    rng = np.random.default_rng(0)  # a CT-like volume: 12 slices, brighter towards the middle
+    depth = np.arange(12)
+    levels = 400 + 600 * np.exp(-((depth - 6) ** 2) / 10)
+    volume = (levels[:, None, None] + rng.normal(0, 60, (12, 48, 48))).astype(np.float32)
+    per_slice = AN.Normalize(normalization="image", per_slice=True)(volume=volume)["volume"]
+    per_volume = AN.Normalize(normalization="image")(volume=volume)["volume"]
+
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    axes[0].imshow(boxed["image"])
+    axes[0].set_title("letterboxed: 256 x 128 photo, 64-pixel bars", fontsize=9)
+    axes[0].axis("off")
+    bins = np.linspace(-3, 3, 61)
+    axes[1].hist(plain[inside][:, 1], bins=bins, histtype="step", label="without mask")
+    axes[1].hist(masked[inside][:, 1], bins=bins, histtype="step", label="mask_key='valid'")
+    axes[1].set_title("green channel inside the photo", fontsize=9)
+    axes[1].legend(fontsize=8)
+    axes[1].set_yticks([])
+    axes[2].plot(depth, per_slice.mean(axis=(1, 2)), "o-", label="per_slice=True")
+    axes[2].plot(depth, per_volume.mean(axis=(1, 2)), "s-", label="per volume (default)")
+    axes[2].set_xlabel("slice")
+    axes[2].set_ylabel("mean of the normalized slice")
+    axes[2].set_title("a CT-like volume", fontsize=9)
+    axes[2].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out / "masks.png", dpi=80)
+    plt.close(figure)
+    print(
+        "masks: inside the photo, mean/std without the mask "
+        f"{plain[inside].mean():+.3f}/{plain[inside].std():.3f}, with it "
+        f"{masked[inside].mean():+.3f}/{masked[inside].std():.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT.parent / "docs" / "images")
@@ -101,7 +152,8 @@ def main() -> None:
     photo = load_rgb(PHOTO)
     gallery(photo, args.out)
     crops(photo, args.out)
-    print(f"wrote {args.out / 'gallery.png'} and {args.out / 'crops.png'}")
+    masks(photo, args.out)
+    print(f"wrote gallery.png, crops.png and masks.png to {args.out}")
 
 
 if __name__ == "__main__":

@@ -417,6 +417,7 @@ def test_cli_reads_signed_and_float_tiffs(tmp_path, capsys):
 
 
 def test_cli_unreachable_scheduler_is_a_short_message():
+    pytest.importorskip("dask.distributed")
     from albu_norm.stats import compute_stats_dask
 
     with pytest.raises(ValueError, match="cannot reach the Dask scheduler"):

@@ -278,7 +278,12 @@ def compute_stats_dask(
         paths: image files, readable at the same paths by every Dask worker.
         client: a ``dask.distributed.Client``, or a scheduler address ("tcp://host:8786").
         timeout: seconds to wait for a scheduler given by address.
-        per_pixel, sample, seed, color, ignore_value, shard_size: as :func:`compute_stats`.
+        per_pixel: as :func:`compute_stats`.
+        sample: as :func:`compute_stats`.
+        seed: as :func:`compute_stats`.
+        color: as :func:`compute_stats`.
+        ignore_value: as :func:`compute_stats`.
+        shard_size: files per task.
     Raises:
         ValueError: the scheduler cannot be reached within ``timeout``; as
             :func:`compute_stats`.

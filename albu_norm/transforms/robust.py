@@ -47,10 +47,13 @@ class RobustNormalize(NormalizationTransform):
         clip_range: (low, high), raw units; dataset_clip_zscore only.
         mean: raw units, one value or one per channel; dataset_clip_zscore only.
         std: raw units, one value or one per channel, > 0; dataset_clip_zscore only.
-        mask_key, ignore_value, outside, fill, per_slice: statistics (percentiles, median,
-            IQR, mean, std) over the kept pixels only, and volumes whole or per slice, as in
-            :class:`albu_norm.Normalize`; with dataset_clip_zscore, only ``outside="fill"``
-            (nnU-Net's background) uses them.
+        mask_key: a mask target of the same call: statistics (percentiles, median, IQR, mean,
+            std) over its nonzero pixels only, as in :class:`albu_norm.Normalize`; with
+            dataset_clip_zscore only ``outside="fill"`` (nnU-Net's background) uses it.
+        ignore_value: nodata left out of the statistics (as in :class:`albu_norm.Normalize`).
+        outside: "normalize" (default) or "fill": what the left-out pixels become.
+        fill: their value with ``outside="fill"``.
+        per_slice: volumes slice by slice (True) or whole (False, default).
         p: probability of applying.
 
     Targets:
