@@ -14,7 +14,10 @@ timm (``timm.list_pretrained()``, names ``"<arch>.<tag>"``):
     pretrained_cfg=...)`` exactly as ``resolve_model_data_config(model)`` does for a created
     model: mean, std, input_size, crop_pct, interpolation, crop_mode (``use_test_size=False``).
     ``timm.create_model("<arch>")`` without a tag takes the architecture's first (default) tag:
-    the table marks that entry.
+    the table marks that entry. Checked against ``resolve_model_data_config`` of every model
+    built on the meta device (timm 1.0.31): all agree but ``vitamin_xlarge_336.datacomp1b_clip``,
+    whose entrypoint builds a 336 model under the ``vitamin_xlarge_256`` variant name and so
+    attaches the 256 cfg; the table keeps the tag's own registered cfg, (3, 336, 336).
 
 open_clip (``open_clip.list_pretrained()``, names ``"<model>:<tag>"``):
     ``create_model`` starts from the ``PreprocessCfg()`` defaults (``open_clip/transform.py``:
