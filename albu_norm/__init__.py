@@ -8,6 +8,7 @@ Public API:
 * :class:`NormalizationSpec` and :func:`resolve_spec`: what a normalization is, resolved once;
 * :func:`list_presets`, :func:`get_preset`, :func:`register_preset`,
   :func:`register_preset_from_file`, :func:`unregister_preset`, :class:`Preset`: the registry;
+* :func:`eval_transforms`: the evaluation pipeline of any timm/open_clip model, by name;
 * :func:`load`: load a pipeline saved with ``A.save`` (registers albu_norm's classes first);
 * :mod:`albu_norm.functional`: the pure numpy/OpenCV core.
 
@@ -44,6 +45,7 @@ _TRANSFORMS = (
     "Normalize",
     "PerPixelNormalize",
     "RobustNormalize",
+    "eval_transforms",
 )
 
 __all__ = [

@@ -39,6 +39,7 @@ import numpy as np
 from albu_norm import functional as F
 from albu_norm._checks import (
     NORMALIZATIONS,
+    SUPPORTED_DTYPES,
     check_channel_count,
     check_channel_order,
     check_ignore_value,
@@ -281,6 +282,8 @@ class NormalizationSpec:
             return
         if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
             return  # the functional layer reports what is wrong with the image
+        if img.dtype not in SUPPORTED_DTYPES:
+            return  # likewise: the dtype comes first
         channels = num_channels(img)
         count = len(self.mean)
         if count in (1, channels):

@@ -1,8 +1,9 @@
-"""Quickstart: albu_norm.Normalize in realistic pipelines over the repository's real photos.
+"""Quickstart: what albu_norm does, in four steps on the repository's photos.
 
-Runs a random crop + flip + Normalize pipeline with two presets and a per-image mode, prints
-the per-channel mean/std of what the network would see, then saves one pipeline as YAML and
-reloads it, checking the reloaded pipeline gives identical output.
+1. a pretrained model's normalization by name (and why its output is not mean 0 / std 1);
+2. per-image statistics taken from the crop the network sees;
+3. the two silent bugs of A.Normalize it turns into right answers;
+4. a pipeline saved as YAML and loaded back, output identical.
 
     python examples/quickstart.py
 """
@@ -22,6 +23,7 @@ import numpy as np
 import albu_norm as AN
 
 IMAGES = Path(__file__).resolve().parent / "images"
+MODEL = "timm/convnext_small.fb_in22k_ft_in1k"
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -31,61 +33,59 @@ def load_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def make_pipeline(**normalize_kwargs) -> A.Compose:
-    return A.Compose(
-        [
-            A.RandomResizedCrop(size=(224, 224), scale=(0.3, 1.0)),
-            A.HorizontalFlip(p=0.5),
-            AN.Normalize(**normalize_kwargs),
-        ],
-        seed=0,
-    )
-
-
-def describe(values: np.ndarray) -> str:
-    mean = values.mean(axis=(0, 1), dtype=np.float64)
-    std = values.std(axis=(0, 1), dtype=np.float64)
+def channels(values: np.ndarray) -> str:
+    """Per-channel mean and std, labelled R G B (never '-0.00')."""
+    mean = values.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+    std = values.reshape(-1, 3).std(axis=0, dtype=np.float64)
+    show = lambda v: f"{round(float(v), 2) + 0.0:+.2f}"  # noqa: E731
     return (
-        "mean "
-        + " ".join(f"{m:+.3f}" for m in mean)
-        + " | std "
-        + " ".join(f"{s:.3f}" for s in std)
-    )
+        "mean " + " ".join(f"{c} {show(m)}" for c, m in zip("RGB", mean))
+        + " | std " + " ".join(f"{c} {s:.2f}" for c, s in zip("RGB", std))
+    )  # fmt: skip
 
 
 def main() -> None:
-    photos = {path.stem: load_rgb(path) for path in sorted(IMAGES.glob("*.jpg"))}
-    configs = {
-        "preset=imagenet": {"preset": "imagenet"},
-        "preset=clip": {"preset": "clip"},
-        "normalization=image_per_channel": {"normalization": "image_per_channel"},
-    }
-    print(f"{len(photos)} photos from {IMAGES}")
-    for label, kwargs in configs.items():
-        pipeline = make_pipeline(**kwargs)
-        print(f"\nNormalize({label})")
-        for name, photo in photos.items():
-            out = pipeline(image=photo)["image"]
-            print(f"  {name:10s} {out.shape} {out.dtype}  {describe(out)}")
+    photo = load_rgb(IMAGES / "astronaut.jpg")
+    crop = A.Compose([A.RandomResizedCrop(size=(224, 224), scale=(0.3, 1.0))], seed=0)
+    view = crop(image=photo)["image"]
+    print("albu_norm quickstart on examples/images/astronaut.jpg (a random 224x224 crop)\n")
 
-    # Batches: every image gets its own statistics.
-    batch = np.stack([cv2.resize(photo, (224, 224)) for photo in photos.values()])
-    out = A.Compose([AN.Normalize(normalization="image")])(images=batch)["images"]
-    per_image = out.reshape(len(batch), -1).astype(np.float64)
-    print(f"\nbatch {batch.shape} -> per-image means {np.round(per_image.mean(1), 6).tolist()}")
+    model = AN.Normalize(preset=MODEL)
+    print(f"1. the model's normalization by name: Normalize(preset={MODEL!r})")
+    print(f"   {channels(model(image=view)['image'])}")
+    print("   ImageNet's mean/std, not this photo's: mean 0 / std 1 only over all of ImageNet.")
 
-    # Save as YAML, reload, and check the output is identical.
-    pipeline = A.Compose([A.CenterCrop(224, 224), AN.Normalize(preset="clip")])
+    per_image = AN.Normalize(normalization="image_per_channel")
+    print("\n2. statistics of the crop itself: Normalize(normalization='image_per_channel')")
+    print(f"   {channels(per_image(image=view)['image'])}")
+
+    print("\n3. two silent bugs of A.Normalize, and albu_norm's answers")
+    as_float = (view / 255.0).astype(np.float32)  # what A.ToFloat() gives
+    theirs = A.Normalize()(image=as_float)["image"]
+    ours = AN.Normalize()(image=as_float)["image"]
+    reference = AN.Normalize()(image=view)["image"]
+    print(f"   float image in [0, 1]: A.Normalize divides by 255 again: {channels(theirs)}")
+    print(f"   AN.Normalize follows the dtype: same as the uint8 image to "
+          f"{np.abs(ours - reference).max():.0e}")  # fmt: skip
+    dark = (view // 4).astype(np.uint8)
+    batch = np.stack([dark, view])
+    pooled = A.Compose([A.Normalize(normalization="image")])(images=batch)["images"]
+    each = A.Compose([AN.Normalize(normalization="image")])(images=batch)["images"]
+    means = lambda out: ", ".join(f"{round(float(o.mean()), 2) + 0.0:+.2f}" for o in out)  # noqa: E731
+    print(f"   a dark and a bright image in one batch: A.Normalize pools the statistics "
+          f"(means {means(pooled)}); AN.Normalize, per image: {means(each)}")  # fmt: skip
+
+    pipeline = A.Compose([A.CenterCrop(224, 224), model])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "pipeline.yaml"
         A.save(pipeline, str(path), data_format="yaml")
-        print(f"\nsaved pipeline:\n{path.read_text()}")
+        keeps = f"preset: {MODEL}" in path.read_text()
         reloaded = AN.load(path)
-    photo = photos["astronaut"]
     same = np.array_equal(reloaded(image=photo)["image"], pipeline(image=photo)["image"])
-    print(f"reloaded pipeline gives identical output: {same}")
-    if not same:
-        raise SystemExit("reloaded pipeline differs")
+    print(f"\n4. saved as YAML (keeps 'preset: {MODEL}': {keeps}) and loaded back: "
+          f"identical output: {same}")  # fmt: skip
+    if not (same and keeps):
+        raise SystemExit("the reloaded pipeline differs")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ key). A process that loads a saved pipeline must have imported albu_norm (or use
 """
 
 from albu_norm.transforms.normalize import Denormalize, Normalize
+from albu_norm.transforms.pipelines import eval_transforms
 from albu_norm.transforms.robust import RobustNormalize
 from albu_norm.transforms.spatial import LocalContrastNormalize, PerPixelNormalize
 
@@ -20,4 +21,5 @@ __all__ = [
     "Normalize",
     "PerPixelNormalize",
     "RobustNormalize",
+    "eval_transforms",
 ]
