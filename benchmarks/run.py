@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -116,7 +117,9 @@ def run_table(sizes: list[int], threads: list[int], budget: float) -> list[str]:
                         f"| {times['ours'] / times['floor']:.1f} "
                         f"| {ours_mb:.1f} | {theirs_mb:.1f} |"
                     )
-                    print(lines[-1], flush=True)
+                    print(
+                        lines[-1], file=sys.stderr, flush=True
+                    )  # progress; the report goes to stdout
     cv2.setNumThreads(default_threads)
     return lines
 
@@ -142,7 +145,7 @@ def run_batches(budget: float) -> list[str]:
         lines.append(
             f"| {mode} | {single * 1e3:.3f} | {batched * 1e3:.3f} | {batched / single:.2f} |"
         )
-        print(lines[-1], flush=True)
+        print(lines[-1], file=sys.stderr, flush=True)  # progress; the report goes to stdout
     return lines
 
 
@@ -177,7 +180,7 @@ def run_masked(budget: float) -> list[str]:
                 f"| {times['mask'] * 1e3:.3f} | {times['fill'] * 1e3:.3f} "
                 f"| {times['mask'] / plain:.2f} | {times['fill'] / plain:.2f} |"
             )
-            print(lines[-1], flush=True)
+            print(lines[-1], file=sys.stderr, flush=True)  # progress; the report goes to stdout
     return lines
 
 
@@ -208,7 +211,7 @@ def machine() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--quick", action="store_true", help="224 and 512 only, short budget")
     parser.add_argument("--out", type=Path, help="also write the Markdown report here")
     args = parser.parse_args()

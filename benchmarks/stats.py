@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -92,7 +93,7 @@ def stats_pass(images: list[np.ndarray]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -110,7 +111,7 @@ def main() -> None:
             floor = best_of(lambda w=workers: decode_floor(paths, w))
             mine = best_of(lambda w=workers: ours(paths, w))
             lines.append(f"| {workers} | {floor:.0f} | {mine:.0f} | {mine / floor:.2f} |")
-            print(lines[-1], flush=True)
+            print(lines[-1], file=sys.stderr, flush=True)  # progress; the report goes to stdout
         images = [read_image(p) for p in paths]
         mine_s, numpy_s = stats_pass(images)
         lines += [
