@@ -1,0 +1,566 @@
+"""``Normalize`` and ``Denormalize`` as ``torch.nn.Module``: the spec of the CPU transforms,
+applied to batches of tensors on any device.
+
+Both are built from a :class:`albu_norm.spec.NormalizationSpec` (the arguments of
+``albu_norm.Normalize``, ``from_transform`` or ``from_spec``) and evaluate the formulas of
+:mod:`albu_norm.functional` on (N, C, H, W) or (N, H, W, C) tensors. Routing of
+:class:`Normalize` (first match wins):
+
+==========================================  ================================================
+spec / input                                evaluation
+==========================================  ================================================
+per-image mode                              statistics per image (or per image and channel)
+                                            in float64, then ``(x - center) * scale`` in
+                                            float64 rounded to float32 (one float64 copy)
+fixed, float32 arithmetic inaccurate        ``x * scale + offset`` in float64 (|offset| >
+(|offset| > 64: caffe-style presets) or     64 as in :mod:`albu_norm._kernels`); one kernel
+float64 input                               on CUDA, a float64 temporary on the CPU
+fixed, CUDA (and other non-CPU devices)     one ``torch.addcmul(offset, x, scale, out=out)``
+                                            kernel: reads the input, writes the output
+fixed, CPU                                  ``out.copy_(x)`` (the dtype conversion, and the
+                                            NHWC -> NCHW transpose) then ``addcmul`` in place:
+                                            two passes, no temporary (PyTorch's CPU kernels
+                                            copy mixed-dtype inputs to a temporary first)
+==========================================  ================================================
+
+float16/bfloat16 output is the float32 result rounded to that dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Union, cast
+
+import torch
+from torch import nn
+
+from albu_norm.spec import NormalizationSpec, resolve_spec
+
+__all__ = ["INPUT_DTYPES", "LAYOUTS", "OUTPUT_DTYPES", "Denormalize", "Normalize"]
+
+ChannelValues = Union[float, tuple[float, ...], list[float]]
+
+LAYOUTS = ("NCHW", "NHWC")
+#: Input dtypes; None max_pixel_value follows the dtype (255, 65535, 1.0 for floats).
+INPUT_DTYPES = (
+    torch.uint8,
+    torch.uint16,
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+)
+OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+_DTYPE_RULE = {torch.uint8: 255.0, torch.uint16: 65535.0}
+_ROWS = {torch.uint8: 0, torch.uint16: 1}  # rows of the scale buffer; floats use row 2
+_ROW_MAX_VALUES = (255.0, 65535.0, 1.0)
+# As albu_norm._kernels: float32 evaluation of x * scale + offset errs by about
+# eps32 * |offset|; above this |offset| the evaluation is float64.
+_MAX_FLOAT32_OFFSET = 64.0
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+_FLOAT32_TINY = float(torch.finfo(torch.float32).tiny)
+
+
+class Normalize(nn.Module):
+    """Normalize a batch of images on its device: the same spec and numbers as
+    ``albu_norm.Normalize``.
+
+    Formulas (see :mod:`albu_norm.functional`), per image n and channel c:
+
+    * ``"standard"``: ``out = (x / max_pixel_value - mean[c]) / std[c]``, evaluated as
+      ``x * scale[c] + offset[c]`` with ``scale = 1 / (max_pixel_value * std)`` and
+      ``offset = -mean / std`` (buffers, computed in float64);
+    * ``"image"`` / ``"image_per_channel"``: ``(x - mean) / std`` with the population
+      statistics (ddof=0) of image n (or of its channel c);
+    * ``"min_max"`` / ``"min_max_per_channel"``: ``(x - min) / (max - min)``;
+    * ``"per_image_standardization"``: ``(x - mean) / max(std, 1 / sqrt(C * H * W))`` on the
+      image's own values (``tf.image.per_image_standardization``).
+
+    Epsilon policy, as on the CPU: none. An image (or channel) whose values are all equal
+    (decided exactly: min == max) gives exact zeros. Per-image statistics are float64.
+
+    Args:
+        mean: per-channel means in units of max_pixel_value (0-1 scale), one or C values, in
+            the input's channel order; with std. Default: the ImageNet preset.
+        std: per-channel standard deviations, same units, each > 0.
+        max_pixel_value: the pixel value of 1.0; None follows the preset, else the dtype
+            (255 for uint8, 65535 for uint16, 1.0 for float tensors).
+        normalization: "standard" or a per-image mode (see above).
+        preset: a registered preset name (:func:`albu_norm.list_presets`).
+        stats: a statistics file of ``albu-norm stats`` or its record.
+        input_channel_order: "RGB" or "BGR": the order of the images; a preset of the other
+            order (caffe, detectron2) reverses the channels first.
+        layout: "NCHW" (a collate of ``ToTensorV2`` outputs) or "NHWC" (a collate of HWC
+            arrays). The output is (N, C, H, W), contiguous, either way.
+        dtype: output dtype, torch.float32 (default), torch.float16 or torch.bfloat16.
+    Shape:
+        input (N, C, H, W) or (N, H, W, C) per ``layout``; uint8, uint16, float16, bfloat16,
+        float32 or float64, on any device (the module's buffers must be on it: ``.to(device)``).
+        Output (N, C, H, W) of ``dtype``, a new contiguous tensor.
+    Raises:
+        ValueError: at construction, as ``albu_norm.Normalize`` (unknown preset, std <= 0,
+            mean/std with a per-image mode, ...), an unknown layout; when called, a tensor that
+            is not 4-D, an empty batch, a channel count the spec's values do not fit, a
+            channel reversal on a batch without 3 channels, buffers on another device.
+        TypeError: a dtype argument that is not float32/float16/bfloat16; when called, an
+            input that is not a tensor or has an unsupported dtype.
+    Limits:
+        No NaN/Inf or float32-range checks on the device (each would wait for the device):
+        NaN/Inf in a per-image mode give NaN outputs where the CPU raises ValueError.
+    Example:
+        >>> import torch
+        >>> import albu_norm.torch as ANT
+        >>> norm = ANT.Normalize(preset="imagenet")
+        >>> norm(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8))[0, :, 0, 0]
+        tensor([2.2489, 2.4286, 2.6400])
+    """
+
+    scale: torch.Tensor  # (3, C, 1, 1) float32: rows for uint8, uint16, float inputs
+    offset: torch.Tensor  # (C, 1, 1) float32
+    scale64: torch.Tensor  # float64 copies, registered only for the float64 route
+    offset64: torch.Tensor
+
+    def __init__(
+        self,
+        mean: ChannelValues | None = None,
+        std: ChannelValues | None = None,
+        max_pixel_value: float | None = None,
+        normalization: str = "standard",
+        preset: str | None = None,
+        stats: Any = None,
+        input_channel_order: str = "RGB",
+        *,
+        layout: str = "NCHW",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        spec = resolve_spec(
+            normalization,
+            mean,
+            std,
+            max_pixel_value,
+            preset=preset,
+            stats=stats,
+            input_channel_order=input_channel_order,
+        )
+        super().__init__()
+        self._setup(spec, layout, dtype)
+
+    @classmethod
+    def from_spec(
+        cls, spec: NormalizationSpec, *, layout: str = "NCHW", dtype: torch.dtype = torch.float32
+    ) -> Normalize:
+        """The module of a resolved :class:`albu_norm.spec.NormalizationSpec`.
+
+        Raises:
+            TypeError: spec is not a NormalizationSpec; dtype as in the constructor.
+            ValueError: unknown layout.
+        """
+        if not isinstance(spec, NormalizationSpec):
+            raise TypeError(
+                f"spec must be an albu_norm NormalizationSpec, got {type(spec).__name__}. Use "
+                "albu_norm.resolve_spec(...) or Normalize.from_transform(transform)."
+            )
+        module = cls.__new__(cls)
+        nn.Module.__init__(module)
+        module._setup(spec, layout, dtype)
+        return module
+
+    @classmethod
+    def from_transform(
+        cls, transform: Any, *, layout: str = "NCHW", dtype: torch.dtype = torch.float32
+    ) -> Normalize:
+        """The module of an ``albu_norm.Normalize`` transform: its spec, the same numbers.
+
+        Raises:
+            TypeError: the transform has no albu_norm spec (e.g. ``albumentations.Normalize``:
+                replace it by ``albu_norm.Normalize``, which takes the same arguments).
+        """
+        return cls.from_spec(_spec_of(transform), layout=layout, dtype=dtype)
+
+    def _setup(self, spec: NormalizationSpec, layout: str, dtype: torch.dtype) -> None:
+        self.spec = spec
+        self.layout = _check_layout(layout)
+        self.dtype = _check_output_dtype(dtype)
+        self._float64_rows: tuple[bool, ...] = (False, False, False)
+        if spec.per_image:
+            return
+        mean, std = spec.fixed
+        count = max(len(mean), len(std))
+        mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
+        std64 = torch.tensor(std, dtype=torch.float64).expand(count)
+        maxima = torch.tensor([_max_value(spec, v) for v in _ROW_MAX_VALUES], dtype=torch.float64)
+        scale64 = 1.0 / (maxima[:, None] * std64)  # (3 rows, C): uint8, uint16, floats
+        offset64 = -mean64 / std64
+        self.register_buffer("scale", scale64.float().reshape(3, count, 1, 1))
+        self.register_buffer("offset", offset64.float().reshape(count, 1, 1))
+        rows = tuple(not _float32_is_accurate(row, offset64) for row in scale64)
+        self._float64_rows = rows
+        if any(rows):  # only then: float64 buffers do not move to every device (MPS)
+            self.register_buffer("scale64", scale64.reshape(3, count, 1, 1))
+            self.register_buffer("offset64", offset64.reshape(count, 1, 1))
+
+    def extra_repr(self) -> str:
+        spec = self.spec
+        return (
+            f"normalization={spec.normalization!r}, source={spec.source!r}, "
+            f"layout={self.layout!r}, dtype={self.dtype}"
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalize ``images`` (see the class docstring): a new (N, C, H, W) tensor."""
+        _check_batch(images, self.layout)
+        view = images.permute(0, 3, 1, 2) if self.layout == "NHWC" else images
+        if self.spec.per_image:
+            return self._per_image(view)
+        self._check_fits(view, images.shape)
+        return self._fixed(view)
+
+    # ----------------------------------------------------------------------------------------
+
+    def _check_fits(self, view: torch.Tensor, shape: torch.Size) -> None:
+        channels = view.shape[1]
+        count = self.offset.shape[0]
+        if count not in (1, channels):
+            raise ValueError(_channel_message(self.spec, count, channels, shape, self.layout))
+        if self.spec.reverse_channels and channels != 3:
+            raise ValueError(
+                f"{self.spec.source} is in {self.spec.channel_order} order and the images in "
+                f"{self.spec.input_channel_order}: reversing the channels needs 3, but the batch "
+                f"has {channels} (shape {tuple(shape)}, layout {self.layout}). Pass "
+                f"input_channel_order={self.spec.channel_order!r}, or 3-channel images."
+            )
+        if self.offset.device != view.device:
+            raise ValueError(
+                f"the images are on {view.device} but the module's constants are on "
+                f"{self.offset.device}: call norm.to({str(view.device)!r}) once (or use "
+                "DeviceLoader, which does)."
+            )
+
+    def _fixed(self, view: torch.Tensor) -> torch.Tensor:
+        row = _ROWS.get(view.dtype, 2)
+        scale, offset = self.scale[row], self.offset
+        if self._float64_rows[row]:
+            scale, offset = self.scale64[row], self.offset64
+        elif view.dtype == torch.float64:  # float64 input: float64 arithmetic, as on the CPU
+            scale, offset = scale.double(), offset.double()
+        float64 = scale.dtype == torch.float64
+        n, c, h, w = view.shape
+        order = [2, 1, 0] if self.spec.reverse_channels else None
+        clip = self.spec.clip_range
+        if _exporting():
+            return self._fixed_functional(view, scale, offset, order)
+        if float64 or clip is not None or view.device.type == "cpu":
+            # CPU kernels copy mixed-dtype inputs to a temporary: convert into the output first
+            work = torch.empty(
+                (n, c, h, w), dtype=torch.float64 if float64 else torch.float32, device=view.device
+            )
+            _copy_channels(work, view, order)
+            if clip is not None:
+                work.clamp_(clip[0], clip[1])
+            torch.addcmul(offset, work, scale, out=work)
+            return work if work.dtype == self.dtype else _round(work, self.dtype)
+        out = torch.empty((n, c, h, w), dtype=self.dtype, device=view.device)
+        if order is None:
+            return torch.addcmul(offset, view, scale, out=out)
+        for target, source in enumerate(order):
+            torch.addcmul(
+                _channel(offset, target),
+                view[:, source : source + 1],
+                _channel(scale, target),
+                out=out[:, target : target + 1],
+            )
+        return out
+
+    def _fixed_functional(
+        self,
+        view: torch.Tensor,
+        scale: torch.Tensor,
+        offset: torch.Tensor,
+        order: Optional[list[int]],
+    ) -> torch.Tensor:
+        """The same arithmetic without out= and in-place ops, for tracing and export."""
+        if order is not None:
+            view = torch.cat([view[:, i : i + 1] for i in order], dim=1)
+        values = view.to(scale.dtype)
+        clip = self.spec.clip_range
+        if clip is not None:
+            values = values.clamp(clip[0], clip[1])
+        return _round(values * scale + offset, self.dtype)
+
+    def _per_image(self, view: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = view.shape
+        mode = self.spec.normalization
+        # one float64 copy, contiguous (N, C, H, W): the statistics and the affine work on it
+        values = view.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
+        groups = (
+            values.reshape(n, c, -1) if mode.endswith("per_channel") else values.reshape(n, 1, -1)
+        )
+        low = groups.amin(dim=-1, keepdim=True)
+        high = groups.amax(dim=-1, keepdim=True)
+        uniform = low == high  # exact, unlike a float mean compared with the pixels
+        if mode.startswith("min_max"):
+            center, spread = low, high - low
+        else:
+            variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
+            spread = variance.sqrt()
+            if mode == "per_image_standardization":
+                # TensorFlow's floor, tensorflow/python/ops/image_ops_impl.py, on the image's
+                # own values: 1 / sqrt(number of values of the image)
+                spread = spread.clamp(min=1.0 / math.sqrt(c * h * w))
+            center = torch.where(uniform, low, mean)
+            spread = torch.where(uniform, torch.zeros_like(spread), spread)
+        positive = spread > 0
+        scale = torch.where(positive, 1.0 / torch.where(positive, spread, 1.0), 0.0)
+        if _exporting():
+            return _round(((groups - center) * scale).reshape(n, c, h, w), self.dtype)
+        groups.sub_(center).mul_(scale)
+        return _round(values, self.dtype)
+
+
+class Denormalize(nn.Module):
+    """Map normalized values back to viewable uint8 images on their device: the inverse of a
+    fixed-statistics :class:`Normalize`, as ``albu_norm.Denormalize``.
+
+    Formula, per channel c: ``img = round((values * std[c] + mean[c]) * max_pixel_value)``,
+    clipped to [0, 255] (round half to even, as numpy's ``rint``); evaluated in float32 as
+    ``values * (std * max) + mean * max``. With a preset of the other channel order (caffe)
+    the channels are turned back to the input order. The round trip of uint8 images through
+    :class:`Normalize` is lossless.
+
+    Args:
+        mean, std, max_pixel_value, preset, stats, input_channel_order: as :class:`Normalize`
+            (None max_pixel_value means 255).
+        layout: the layout of the *output* images: "NCHW" (default) or "NHWC" (for viewing).
+    Shape:
+        input (N, C, H, W) float (the output of :class:`Normalize`); output uint8 of ``layout``.
+    Raises:
+        ValueError: a per-image spec (no fixed inverse); as :class:`Normalize` when called.
+        TypeError: an input that is not a floating-point tensor.
+    Example:
+        >>> import torch
+        >>> import albu_norm.torch as ANT
+        >>> x = torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 3, 1, 1)
+        >>> values = ANT.Normalize(preset="caffe")(x)
+        >>> ANT.Denormalize(preset="caffe")(values).flatten().tolist()
+        [0, 128, 255]
+    """
+
+    scale: torch.Tensor  # (C, 1, 1) float32: std * max_pixel_value
+    offset: torch.Tensor  # (C, 1, 1) float32: mean * max_pixel_value
+
+    def __init__(
+        self,
+        mean: ChannelValues | None = None,
+        std: ChannelValues | None = None,
+        max_pixel_value: float | None = None,
+        preset: str | None = None,
+        stats: Any = None,
+        input_channel_order: str = "RGB",
+        *,
+        layout: str = "NCHW",
+    ) -> None:
+        spec = resolve_spec(
+            "standard",
+            mean,
+            std,
+            max_pixel_value,
+            preset=preset,
+            stats=stats,
+            input_channel_order=input_channel_order,
+        )
+        super().__init__()
+        self._setup(spec, layout)
+
+    @classmethod
+    def from_spec(cls, spec: NormalizationSpec, *, layout: str = "NCHW") -> Denormalize:
+        """The inverse of a fixed-statistics spec.
+
+        Raises:
+            ValueError: a per-image spec; unknown layout.
+        """
+        if not isinstance(spec, NormalizationSpec):
+            raise TypeError(
+                f"spec must be an albu_norm NormalizationSpec, got {type(spec).__name__}."
+            )
+        module = cls.__new__(cls)
+        nn.Module.__init__(module)
+        module._setup(spec, layout)
+        return module
+
+    @classmethod
+    def from_transform(cls, transform: Any, *, layout: str = "NCHW") -> Denormalize:
+        """The inverse of an ``albu_norm.Normalize`` / ``Denormalize`` (or ``ANT.Normalize``)."""
+        return cls.from_spec(_spec_of(transform), layout=layout)
+
+    def _setup(self, spec: NormalizationSpec, layout: str) -> None:
+        if spec.per_image:
+            raise ValueError(
+                f"normalization={spec.normalization!r} has no fixed inverse: its statistics "
+                "differ per image. Use albu_norm.functional.per_image_statistics(img, mode) "
+                "with albu_norm.functional.denormalize on the CPU."
+            )
+        self.spec = spec
+        self.layout = _check_layout(layout)
+        mean, std = spec.fixed
+        count = max(len(mean), len(std))
+        top = 255.0 if spec.max_pixel_value is None else spec.max_pixel_value
+        mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
+        std64 = torch.tensor(std, dtype=torch.float64).expand(count)
+        self.register_buffer("scale", (std64 * top).float().reshape(count, 1, 1))
+        self.register_buffer("offset", (mean64 * top).float().reshape(count, 1, 1))
+
+    def extra_repr(self) -> str:
+        return f"source={self.spec.source!r}, layout={self.layout!r}"
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        """uint8 images of ``values`` (see the class docstring), in ``layout``."""
+        _check_batch(values, "NCHW", floats_only=True)
+        channels = values.shape[1]
+        count = self.offset.shape[0]
+        if count not in (1, channels):
+            raise ValueError(_channel_message(self.spec, count, channels, values.shape, "NCHW"))
+        restored = torch.addcmul(self.offset, values.float(), self.scale)
+        restored = restored.round_().clamp_(0, 255).to(torch.uint8)
+        if self.spec.reverse_channels:
+            if channels != 3:
+                raise ValueError(
+                    f"{self.spec.source} is in {self.spec.channel_order} order: turning it back "
+                    f"to {self.spec.input_channel_order} needs 3 channels, got {channels}."
+                )
+            restored = restored.flip(1)
+        if self.layout == "NHWC":
+            return restored.permute(0, 2, 3, 1).contiguous()
+        return restored
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _spec_of(transform: Any) -> NormalizationSpec:
+    spec = getattr(transform, "spec", None)
+    if isinstance(spec, NormalizationSpec):
+        return spec
+    kind = f"{type(transform).__module__}.{type(transform).__name__}"
+    hint = ""
+    if type(transform).__module__.startswith("albumentations"):
+        hint = (
+            " Replace albumentations' Normalize by albu_norm.Normalize, which takes the same "
+            "arguments (note: it follows the dtype for max_pixel_value)."
+        )
+    raise TypeError(
+        f"from_transform takes an albu_norm transform with a .spec (albu_norm.Normalize, "
+        f"albu_norm.Denormalize, albu_norm.torch.Normalize), got {kind}.{hint} A resolved spec "
+        "goes to from_spec."
+    )
+
+
+def _max_value(spec: NormalizationSpec, dtype_default: float) -> float:
+    """The spec's max_pixel_value for a dtype whose rule value is ``dtype_default``."""
+    return dtype_default if spec.max_pixel_value is None else spec.max_pixel_value
+
+
+def _float32_is_accurate(scale: torch.Tensor, offset: torch.Tensor) -> bool:
+    """As albu_norm._kernels: float32 ``x * scale + offset`` is accurate and finite for the
+    input dtype's values (no data-dependent check: that would wait for the device)."""
+    largest_offset = float(offset.abs().max())
+    scales = [abs(v) for v in scale.tolist()]
+    if largest_offset > _MAX_FLOAT32_OFFSET or max(scales) >= _FLOAT32_MAX / 4:
+        return False
+    return not any(0 < v < _FLOAT32_TINY for v in scales)
+
+
+def _check_layout(layout: object) -> str:
+    if layout not in LAYOUTS:
+        raise ValueError(
+            f"layout must be 'NCHW' (a batch of ToTensorV2 outputs) or 'NHWC' (a batch of "
+            f"HWC arrays), got {layout!r}."
+        )
+    return str(layout)
+
+
+def _check_output_dtype(dtype: object) -> torch.dtype:
+    if dtype not in OUTPUT_DTYPES:
+        raise TypeError(
+            f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype!r}."
+        )
+    return cast(torch.dtype, dtype)
+
+
+def _check_batch(images: object, layout: str, *, floats_only: bool = False) -> None:
+    name = "values" if floats_only else "images"
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape {_shape_text(layout)}, got "
+            f"{type(images).__name__}. Convert numpy batches with torch.from_numpy(...)."
+        )
+    if floats_only and not images.is_floating_point():
+        raise TypeError(
+            f"{name} must be floating-point (normalized values), got dtype {images.dtype}."
+        )
+    if images.dtype not in INPUT_DTYPES:
+        raise TypeError(
+            f"{name} has dtype {images.dtype}, which albu_norm does not support; expected "
+            "torch.uint8, torch.uint16 or a float dtype (float16, bfloat16, float32, float64). "
+            f"Convert it first, e.g. {name}.to(torch.uint8) for 0-255 values or "
+            f"{name}.float() for values on the 0-1 scale."
+        )
+    if images.ndim != 4:
+        fix = f"{name}.unsqueeze(0)" if images.ndim == 3 else "a batch of 3-D images"
+        raise ValueError(
+            f"{name} must be a batch of shape {_shape_text(layout)} (layout {layout!r}), got "
+            f"shape {tuple(images.shape)} ({images.ndim} dimensions). One image: use {fix}."
+        )
+    if images.numel() == 0 and not _exporting():
+        raise ValueError(f"{name} is empty (shape {tuple(images.shape)}): nothing to normalize.")
+
+
+def _shape_text(layout: str) -> str:
+    return "(N, C, H, W)" if layout == "NCHW" else "(N, H, W, C)"
+
+
+def _channel_message(
+    spec: NormalizationSpec, count: int, channels: int, shape: Any, layout: str
+) -> str:
+    origin = "mean/std" if spec.source.startswith("explicit") else spec.source
+    plural = "s" if channels != 1 else ""
+    message = (
+        f"{origin} has {count} channel values but the batch has {channels} channel{plural} "
+        f"(shape {tuple(shape)}, layout {layout!r}). "
+    )
+    other = shape[3] if layout == "NCHW" else shape[1]
+    if other == count and channels != count:
+        alternative = "NHWC" if layout == "NCHW" else "NCHW"
+        return message + f"Is the batch {alternative}? Pass layout={alternative!r}."
+    fix = f"Use a preset or mean/std with {channels} value{plural} (one value serves every channel)"
+    if channels == 1 and count == 3:
+        fix += ", or repeat the gray channel: images.expand(-1, 3, -1, -1)"
+    return message + fix + "."
+
+
+def _copy_channels(target: torch.Tensor, view: torch.Tensor, order: Optional[list[int]]) -> None:
+    if order is None:
+        target.copy_(view)
+        return
+    for index, source in enumerate(order):
+        target[:, index].copy_(view[:, source])
+
+
+def _channel(values: torch.Tensor, index: int) -> torch.Tensor:
+    return values if values.shape[0] == 1 else values[index : index + 1]
+
+
+def _round(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``values`` as ``dtype``, through float32 (a float16/bfloat16 output is the float32
+    result rounded)."""
+    if values.dtype != torch.float32:
+        values = values.to(torch.float32)
+    return values if dtype == torch.float32 else values.to(dtype)
+
+
+def _exporting() -> bool:
+    """True while tracing, compiling or exporting (no out= and in-place ops there)."""
+    return bool(
+        torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
+    )
