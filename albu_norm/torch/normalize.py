@@ -184,20 +184,17 @@ class Normalize(nn.Module):
         self._float64_rows: tuple[bool, ...] = (False, False, False)
         if spec.per_image:
             return
-        mean, std = spec.fixed
-        count = max(len(mean), len(std))
-        mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
-        std64 = torch.tensor(std, dtype=torch.float64).expand(count)
-        maxima = torch.tensor([_max_value(spec, v) for v in _ROW_MAX_VALUES], dtype=torch.float64)
-        scale64 = 1.0 / (maxima[:, None] * std64)  # (3 rows, C): uint8, uint16, floats
-        offset64 = -mean64 / std64
-        self.register_buffer("scale", scale64.float().reshape(3, count, 1, 1))
-        self.register_buffer("offset", offset64.float().reshape(count, 1, 1))
-        rows = tuple(not _float32_is_accurate(row, offset64) for row in scale64)
-        self._float64_rows = rows
-        if any(rows):  # only then: float64 buffers do not move to every device (MPS)
-            self.register_buffer("scale64", scale64.reshape(3, count, 1, 1))
-            self.register_buffer("offset64", offset64.reshape(count, 1, 1))
+        constants = _fixed_constants(spec)
+        self._float64_rows = tuple(
+            not _float32_is_accurate(row, constants["offset64"]) for row in constants["scale64"]
+        )
+        for name, value in constants.items():
+            # float64 copies only where needed: they do not move to every device (MPS)
+            if name in ("scale", "offset") or any(self._float64_rows):
+                self.register_buffer(name, value)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        return _keep_precision(self, super()._apply(fn, recurse), _fixed_constants)
 
     def extra_repr(self) -> str:
         spec = self.spec
@@ -401,13 +398,11 @@ class Denormalize(nn.Module):
             )
         self.spec = spec
         self.layout = _check_layout(layout)
-        mean, std = spec.fixed
-        count = max(len(mean), len(std))
-        top = 255.0 if spec.max_pixel_value is None else spec.max_pixel_value
-        mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
-        std64 = torch.tensor(std, dtype=torch.float64).expand(count)
-        self.register_buffer("scale", (std64 * top).float().reshape(count, 1, 1))
-        self.register_buffer("offset", (mean64 * top).float().reshape(count, 1, 1))
+        for name, value in _inverse_constants(spec).items():
+            self.register_buffer(name, value)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        return _keep_precision(self, super()._apply(fn, recurse), _inverse_constants)
 
     def extra_repr(self) -> str:
         return f"source={self.spec.source!r}, layout={self.layout!r}"
@@ -456,16 +451,59 @@ def _spec_of(transform: Any) -> NormalizationSpec:
     )
 
 
-def _max_value(spec: NormalizationSpec, dtype_default: float) -> float:
-    """The spec's max_pixel_value for a dtype whose rule value is ``dtype_default``."""
-    return dtype_default if spec.max_pixel_value is None else spec.max_pixel_value
+def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
+    """The buffers of a fixed-statistics Normalize, computed in float64: ``scale`` (3, C, 1, 1)
+    = 1 / (max_pixel_value * std) with one row per dtype rule (uint8, uint16, floats) and
+    ``offset`` (C, 1, 1) = -mean / std, in float32, and their float64 values."""
+    mean, std = spec.fixed
+    count = max(len(mean), len(std))
+    mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
+    std64 = torch.tensor(std, dtype=torch.float64).expand(count)
+    maxima = [v if spec.max_pixel_value is None else spec.max_pixel_value for v in _ROW_MAX_VALUES]
+    scale64 = (1.0 / (torch.tensor(maxima, dtype=torch.float64)[:, None] * std64)).reshape(
+        3, count, 1, 1
+    )
+    offset64 = (-mean64 / std64).reshape(count, 1, 1)
+    return {
+        "scale": scale64.float(),
+        "offset": offset64.float(),
+        "scale64": scale64,
+        "offset64": offset64,
+    }
+
+
+def _inverse_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
+    """The buffers of Denormalize: ``scale = std * max``, ``offset = mean * max`` (C, 1, 1)
+    float32, max 255 when the spec follows the dtype."""
+    mean, std = spec.fixed
+    count = max(len(mean), len(std))
+    top = 255.0 if spec.max_pixel_value is None else spec.max_pixel_value
+    mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
+    std64 = torch.tensor(std, dtype=torch.float64).expand(count)
+    return {
+        "scale": (std64 * top).float().reshape(count, 1, 1),
+        "offset": (mean64 * top).float().reshape(count, 1, 1),
+    }
+
+
+def _keep_precision(module: nn.Module, result: Any, constants: Any) -> Any:
+    """After ``module.to(dtype)`` / ``.half()``: the constants keep their own dtype (their
+    digits are part of the numbers), recomputed from the spec on the buffers' new device."""
+    spec = getattr(module, "spec", None)
+    if spec is None or spec.per_image:
+        return result
+    for name, value in constants(spec).items():
+        buffer = module._buffers.get(name)
+        if buffer is not None and buffer.dtype != value.dtype:
+            module._buffers[name] = value.to(buffer.device)
+    return result
 
 
 def _float32_is_accurate(scale: torch.Tensor, offset: torch.Tensor) -> bool:
     """As albu_norm._kernels: float32 ``x * scale + offset`` is accurate and finite for the
     input dtype's values (no data-dependent check: that would wait for the device)."""
     largest_offset = float(offset.abs().max())
-    scales = [abs(v) for v in scale.tolist()]
+    scales = [abs(v) for v in scale.flatten().tolist()]
     if largest_offset > _MAX_FLOAT32_OFFSET or max(scales) >= _FLOAT32_MAX / 4:
         return False
     return not any(0 < v < _FLOAT32_TINY for v in scales)
