@@ -193,6 +193,26 @@ def test_bgr_input_of_a_bgr_preset_is_not_reversed():
     torch.testing.assert_close(module(torch.from_numpy(bgr)), rgb, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize(
+    "args", [{"preset": "clip"}, {"preset": "caffe"}, {"normalization": "min_max"}]
+)
+def test_out_buffer_is_written_and_returned(args):
+    module = ANT.Normalize(**args, layout="NHWC")
+    buffer = torch.full((6, 3, 48, 40), float("nan"))
+    result = module(torch.from_numpy(BATCH), out=buffer)
+    assert result is buffer
+    expected = cpu(AN.Normalize(**args), BATCH)
+    assert (
+        max_error(buffer, expected) <= PER_IMAGE_BOUND
+        if "normalization" in args
+        else (max_error(buffer, expected) <= FIXED_BOUND)
+    )
+    with pytest.raises(ValueError, match=r"out must be a tensor of shape \(6, 3, 48, 40\)"):
+        module(torch.from_numpy(BATCH), out=torch.empty(6, 3, 48, 41))
+    with pytest.raises(ValueError, match="out must be contiguous"):
+        module(torch.from_numpy(BATCH), out=torch.empty(6, 48, 40, 3).permute(0, 3, 1, 2))
+
+
 def test_clip_range_spec():
     spec = AN.resolve_spec(mean=100.0, std=50.0, max_pixel_value=1.0, clip_range=(20, 230))
     out = ANT.Normalize.from_spec(spec, layout="NHWC")(torch.from_numpy(BATCH))

@@ -1,0 +1,207 @@
+"""A real DataLoader over real JPEGs: normalization in the workers against uint8 through the loader
+and normalization in the main process (albu_norm.torch.split_pipeline).
+
+    python benchmarks/loader.py [--epochs 7] [--files 256] [--out docs/benchmarks_loader.md]
+
+The repository's photos (examples/images/*.jpg) and random crops of them (30-100 % of each side,
+JPEG quality 90) are written to a temporary folder; a Dataset reads them with OpenCV and applies
+``RandomResizedCrop(224) + HorizontalFlip`` and then, per row:
+
+* ``A.Normalize + ToTensorV2``: albumentations' Normalize (ImageNet) in the workers;
+* ``AN.Normalize + ToTensorV2``: albu_norm's, in the workers;
+* ``split_pipeline``: the pipeline of the row above split by ``ANT.split_pipeline``: uint8 crosses
+  the worker boundary and ``ANT.Normalize`` runs in the main process on the CPU device, inside the
+  timed loop (on a GPU it would run on the device);
+* ``uint8, no normalization``: the ceiling (the same loader, nothing else).
+
+DataLoader: 2 workers (persistent), batch 64, default collate; the rows' epochs are interleaved
+(A, AN, split, ceiling, A, AN, ...) in one process and every number is a median over epochs.
+Columns: images/s (samples / epoch wall time, main-process normalization included); worker time
+per sample (CPU time of reading + augmenting + normalizing one sample in its worker,
+``time.process_time``); bytes per batch that cross the worker boundary (every tensor of the
+batch, written by the worker's collate into shared memory); main-process normalization time per
+batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+from albumentations.pytorch import ToTensorV2
+from torch.utils.data import DataLoader, Dataset
+
+import albu_norm as AN
+import albu_norm.torch as ANT
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = sorted((ROOT / "examples" / "images").glob("*.jpg"))
+
+
+def write_files(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """The photos, then random crops of them (30-100 % of each side), as JPEG files."""
+    rng = np.random.default_rng(seed)
+    images = [cv2.imread(str(path)) for path in PHOTOS]
+    paths = []
+    for index in range(count):
+        image = images[index % len(images)]
+        if index >= len(images):
+            height, width = image.shape[:2]
+            h = int(height * rng.uniform(0.3, 1.0))
+            w = int(width * rng.uniform(0.3, 1.0))
+            top, left = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
+            image = image[top : top + h, left : left + w]
+        path = folder / f"{index:04d}.jpg"
+        cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        paths.append(path)
+    return paths
+
+
+class Files(Dataset):
+    """(image, label, worker seconds) of every file, ``repeats`` times per epoch."""
+
+    def __init__(self, paths: list[Path], pipeline: A.Compose, repeats: int = 2) -> None:
+        self.paths, self.pipeline, self.repeats = paths, pipeline, repeats
+
+    def __len__(self) -> int:
+        return len(self.paths) * self.repeats
+
+    def __getitem__(self, index: int):
+        start = time.process_time()
+        path = self.paths[index % len(self.paths)]
+        image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        image = self.pipeline(image=image)["image"]
+        return image, index % 1000, time.process_time() - start
+
+
+def _worker_init(_: int) -> None:
+    cv2.setNumThreads(0)  # as Albumentations recommends in DataLoader workers
+    cv2.ocl.setUseOpenCL(False)
+
+
+Row = tuple[A.Compose, Optional[ANT.Normalize], bool]
+
+
+def pipelines() -> dict[str, Row]:
+    """name: (pipeline of the workers, module of the main process, reuse its output buffer)."""
+    augment = [A.RandomResizedCrop(size=(224, 224)), A.HorizontalFlip()]
+    ours = A.Compose([*augment, AN.Normalize(), ToTensorV2()])
+    split, norm = ANT.split_pipeline(ours)
+    split_again, norm_again = ANT.split_pipeline(ours)
+    ceiling, _ = ANT.split_pipeline(ours)
+    return {
+        "A.Normalize + ToTensorV2 (workers)": (
+            A.Compose([*augment, A.Normalize(), ToTensorV2()]),
+            None,
+            False,
+        ),
+        "AN.Normalize + ToTensorV2 (workers)": (ours, None, False),
+        "split_pipeline: uint8, ANT.Normalize in main": (split, norm, False),
+        "split_pipeline, ANT.Normalize(out=buffer) in main": (split_again, norm_again, True),
+        "uint8, no normalization (ceiling)": (ceiling, None, False),
+    }
+
+
+def run_epoch(loader: DataLoader, norm: Optional[ANT.Normalize], reuse: bool) -> dict[str, float]:
+    samples, worker, normalize, sizes = 0, [], [], []
+    buffer: Optional[torch.Tensor] = None
+    start = time.perf_counter()
+    for images, labels, seconds in loader:
+        sizes.append(sum(t.numel() * t.element_size() for t in (images, labels, seconds)))
+        if norm is not None:
+            begin = time.perf_counter()
+            if reuse and (buffer is None or buffer.shape != images.shape):
+                buffer = torch.empty(images.shape, dtype=norm.dtype)
+            images = norm(images, out=buffer if reuse else None)
+            normalize.append(time.perf_counter() - begin)
+        samples += len(images)
+        worker.extend(seconds.tolist())
+    wall = time.perf_counter() - start
+    return {
+        "images/s": samples / wall,
+        "worker ms/sample": 1e3 * statistics.fmean(worker),
+        "bytes/batch": statistics.median(sizes),
+        "normalize ms/batch": 1e3 * statistics.median(normalize) if normalize else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--epochs", type=int, default=7)
+    parser.add_argument("--files", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="write the Markdown table here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_files(Path(folder), args.files)
+        loaders = {
+            name: (
+                DataLoader(
+                    Files(paths, pipeline),
+                    batch_size=args.batch_size,
+                    shuffle=True,
+                    num_workers=args.workers,
+                    persistent_workers=True,
+                    worker_init_fn=_worker_init,
+                ),
+                norm,
+                reuse,
+            )
+            for name, (pipeline, norm, reuse) in pipelines().items()
+        }
+        for loader, norm, reuse in loaders.values():  # warm-up: start the workers
+            run_epoch(loader, norm, reuse)
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in loaders}
+        for _ in range(args.epochs):
+            for name, (loader, norm, reuse) in loaders.items():
+                results[name].append(run_epoch(loader, norm, reuse))
+    table = render(results, args)
+    print(table)
+    if args.out:
+        args.out.write_text(table)
+
+
+def render(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> str:
+    medians = {
+        name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        for name, runs in results.items()
+    }
+    names = list(medians)
+    base, ceiling = medians[names[0]], medians[names[-1]]
+    lines = [
+        "| pipeline | images/s | vs A.Normalize | vs ceiling | worker ms/sample | "
+        "bytes/batch | main-process normalize ms/batch |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in medians.items():
+        lines.append(
+            f"| {name} | {row['images/s']:.0f} | {row['images/s'] / base['images/s']:.2f}x | "
+            f"{row['images/s'] / ceiling['images/s']:.2f}x | {row['worker ms/sample']:.2f} | "
+            f"{row['bytes/batch'] / 2**20:.2f} MiB | {row['normalize ms/batch']:.1f} |"
+        )
+    cpu = os.cpu_count()
+    lines += [
+        "",
+        f"{args.files} JPEG files ({len(PHOTOS)} photos and crops of them), 2 samples of each "
+        f"per epoch, batch {args.batch_size}, {args.workers} workers, medians of {args.epochs} "
+        f"interleaved epochs; {cpu} CPU cores, torch {torch.__version__}, albumentations "
+        f"{A.__version__}, {torch.get_num_threads()} torch threads in the main process.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
