@@ -1,7 +1,7 @@
 """A real DataLoader over real JPEGs: normalization in the workers against uint8 through the loader
 and normalization in the main process (albu_norm.torch.split_pipeline).
 
-    python benchmarks/loader.py [--epochs 7] [--files 256] [--out docs/benchmarks_loader.md]
+    python benchmarks/loader.py [--epochs 9] [--files 256] [--threads N] [--out FILE]
 
 The repository's photos (examples/images/*.jpg) and random crops of them (30-100 % of each side,
 JPEG quality 90) are written to a temporary folder; a Dataset reads them with OpenCV and applies
@@ -11,16 +11,17 @@ JPEG quality 90) are written to a temporary folder; a Dataset reads them with Op
 * ``AN.Normalize + ToTensorV2``: albu_norm's, in the workers;
 * ``split_pipeline``: the pipeline of the row above split by ``ANT.split_pipeline``: uint8 crosses
   the worker boundary and ``ANT.Normalize`` runs in the main process on the CPU device, inside the
-  timed loop (on a GPU it would run on the device);
+  timed loop (on a GPU it would run on the device): into a fresh output per batch, and into one
+  reused buffer (``out=``; what CUDA's caching allocator gives a GPU for free);
 * ``uint8, no normalization``: the ceiling (the same loader, nothing else).
 
 DataLoader: 2 workers (persistent), batch 64, default collate; the rows' epochs are interleaved
 (A, AN, split, ceiling, A, AN, ...) in one process and every number is a median over epochs.
 Columns: images/s (samples / epoch wall time, main-process normalization included); worker time
-per sample (CPU time of reading + augmenting + normalizing one sample in its worker,
-``time.process_time``); bytes per batch that cross the worker boundary (every tensor of the
-batch, written by the worker's collate into shared memory); main-process normalization time per
-batch.
+per sample (CPU time, ``time.process_time``, of reading + augmenting + normalizing one sample in
+its worker, plus its share of the worker's collate); bytes per batch that cross the worker
+boundary (every tensor of the batch, written by the worker's collate into shared memory);
+main-process normalization time per batch (wall).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import cv2
 import numpy as np
 import torch
 from albumentations.pytorch import ToTensorV2
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 import albu_norm as AN
 import albu_norm.torch as ANT
@@ -83,6 +84,14 @@ class Files(Dataset):
         image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         image = self.pipeline(image=image)["image"]
         return image, index % 1000, time.process_time() - start
+
+
+def timed_collate(samples: list) -> tuple:
+    """default_collate, its CPU time shared among the samples' worker seconds."""
+    start = time.process_time()
+    images, labels, seconds = default_collate(samples)
+    share = (time.process_time() - start) / len(samples)
+    return images, labels, seconds + share
 
 
 def _worker_init(_: int) -> None:
@@ -138,12 +147,17 @@ def run_epoch(loader: DataLoader, norm: Optional[ANT.Normalize], reuse: bool) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--epochs", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=9)
     parser.add_argument("--files", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, help="torch threads of the main process (default: torch's)"
+    )
     parser.add_argument("--out", type=Path, help="write the Markdown table here")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as folder:
         paths = write_files(Path(folder), args.files)
         loaders = {
@@ -155,6 +169,7 @@ def main() -> None:
                     num_workers=args.workers,
                     persistent_workers=True,
                     worker_init_fn=_worker_init,
+                    collate_fn=timed_collate,
                 ),
                 norm,
                 reuse,
@@ -181,6 +196,11 @@ def render(results: dict[str, list[dict[str, float]]], args: argparse.Namespace)
     names = list(medians)
     base, ceiling = medians[names[0]], medians[names[-1]]
     lines = [
+        "# DataLoader benchmark: normalization in the workers or after the loader",
+        "",
+        "Written by `python benchmarks/loader.py --out docs/benchmarks_loader.md` (see its "
+        "docstring for the set-up, and docs/gpu.md for what the rows mean).",
+        "",
         "| pipeline | images/s | vs A.Normalize | vs ceiling | worker ms/sample | "
         "bytes/batch | main-process normalize ms/batch |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -3,8 +3,8 @@ applied to batches of tensors on any device.
 
 Both are built from a :class:`albu_norm.spec.NormalizationSpec` (the arguments of
 ``albu_norm.Normalize``, ``from_transform`` or ``from_spec``) and evaluate the formulas of
-:mod:`albu_norm.functional` on (N, C, H, W) or (N, H, W, C) tensors. Routing of
-:class:`Normalize` (first match wins):
+:mod:`albu_norm.functional` on (N, C, H, W) or (N, H, W, C) tensors. How
+:class:`Normalize` evaluates them:
 
 ==========================================  ================================================
 spec / input                                evaluation

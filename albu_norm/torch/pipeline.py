@@ -111,10 +111,21 @@ def split_pipeline(pipeline: Any, *, dtype: torch.dtype = torch.float32) -> tupl
             f"Normalize has p={normalize.p}: it normalizes only some images, while a device "
             "module would normalize every batch. Use p=1."
         )
-    cpu_pipeline = copy.deepcopy(pipeline)
-    cpu_pipeline.transforms = [t for i, t in enumerate(cpu_pipeline.transforms) if i != index]
+    cpu_pipeline = _without(copy.deepcopy(pipeline), index)
     layout = "NCHW" if after else "NHWC"
     return cpu_pipeline, Normalize.from_spec(normalize.spec, layout=layout, dtype=dtype)
+
+
+def _without(pipeline: Any, index: int) -> Any:
+    """``pipeline`` (a copy of the user's) without its transform at ``index``."""
+    kept = [t for i, t in enumerate(pipeline.transforms) if i != index]
+    rebuild = getattr(pipeline, "_create_new_instance", None)
+    if rebuild is not None:
+        # AlbumentationsX compiles a Compose's children when it is built: rebuild it with the
+        # same configuration and random state (what its `compose - Transform` does)
+        return rebuild(kept)
+    pipeline.transforms = kept  # albumentations 2.0.x reads the list at every call
+    return pipeline
 
 
 def _find(transforms: list[Any], predicate: Any, prefix: str) -> Any:
