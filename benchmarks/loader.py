@@ -145,6 +145,58 @@ def run_epoch(loader: DataLoader, norm: Optional[ANT.Normalize], reuse: bool) ->
     }
 
 
+def kernels(repeats: int = 21) -> str:
+    """CPU time of fixed-statistics normalization variants on one uint8 batch (64, 3, 224, 224),
+    interleaved, medians: the choice of ``ANT.Normalize``'s CPU path."""
+    images = torch.randint(0, 256, (64, 3, 224, 224), dtype=torch.uint8)
+    norm = ANT.Normalize()
+    mean = torch.tensor(AN.get_preset("imagenet").mean).view(1, 3, 1, 1)
+    std = torch.tensor(AN.get_preset("imagenet").std).view(1, 3, 1, 1)
+    scale, offset = norm.scale[0], norm.offset
+    out = torch.empty(images.shape)
+
+    def copy_addcmul() -> None:
+        out.copy_(images)
+        torch.addcmul(offset, out, scale, out=out)
+
+    def copy_mul_add() -> None:
+        out.copy_(images)
+        out.mul_(scale).add_(offset)
+
+    variants = {
+        "`(x.float() / 255 - mean) / std` (3 temporaries)": lambda: (
+            (images.float() / 255 - mean) / std
+        ),
+        "`x.to(float32).mul_(scale).add_(offset)`": lambda: (
+            images.to(torch.float32).mul_(scale).add_(offset)
+        ),
+        "`torch.addcmul(offset, x, scale, out=out)` (mixed dtypes)": lambda: torch.addcmul(
+            offset, images, scale, out=out
+        ),
+        "`out.copy_(x)` + in-place `addcmul` into `out`": copy_addcmul,
+        "`out.copy_(x)` + `mul_` + `add_` into `out` (ANT, `out=`)": copy_mul_add,
+        "`ANT.Normalize()(x)` (fresh output)": lambda: norm(images),
+        "`ANT.Normalize()(x, out=out)`": lambda: norm(images, out=out),
+        "`out.copy_(x)` alone (the floor)": lambda: out.copy_(images),
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, function in variants.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    lines = [
+        "| CPU variant, (64, 3, 224, 224) uint8 -> float32 | ms |",
+        "|---|---:|",
+        *(f"| {name} | {1e3 * statistics.median(t):.1f} |" for name, t in times.items()),
+        "",
+        f"Main process alone, {torch.get_num_threads()} torch threads, medians of {repeats} "
+        "interleaved repeats.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--epochs", type=int, default=9)
@@ -182,7 +234,7 @@ def main() -> None:
         for _ in range(args.epochs):
             for name, (loader, norm, reuse) in loaders.items():
                 results[name].append(run_epoch(loader, norm, reuse))
-    table = render(results, args)
+    table = render(results, args) + "\n" + kernels()
     print(table)
     if args.out:
         args.out.write_text(table)

@@ -43,18 +43,24 @@ __all__ = ["INPUT_DTYPES", "LAYOUTS", "OUTPUT_DTYPES", "Denormalize", "Normalize
 ChannelValues = Union[float, tuple[float, ...], list[float]]
 
 LAYOUTS = ("NCHW", "NHWC")
+# torch.uint16 exists from PyTorch 2.3 on
+_UINT16 = getattr(torch, "uint16", None)
 #: Input dtypes; None max_pixel_value follows the dtype (255, 65535, 1.0 for floats).
-INPUT_DTYPES = (
-    torch.uint8,
-    torch.uint16,
-    torch.float16,
-    torch.bfloat16,
-    torch.float32,
-    torch.float64,
+INPUT_DTYPES = tuple(
+    dtype
+    for dtype in (
+        torch.uint8,
+        _UINT16,
+        torch.float16,
+        torch.bfloat16,
+        torch.float32,
+        torch.float64,
+    )
+    if dtype is not None
 )
 OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
-_DTYPE_RULE = {torch.uint8: 255.0, torch.uint16: 65535.0}
-_ROWS = {torch.uint8: 0, torch.uint16: 1}  # rows of the scale buffer; floats use row 2
+# rows of the scale buffer: uint8, uint16; floats use row 2
+_ROWS = {torch.uint8: 0, **({_UINT16: 1} if _UINT16 is not None else {})}
 _ROW_MAX_VALUES = (255.0, 65535.0, 1.0)
 # As albu_norm._kernels: float32 evaluation of x * scale + offset errs by about
 # eps32 * |offset|; above this |offset| the evaluation is float64.
@@ -195,8 +201,8 @@ class Normalize(nn.Module):
             if name in ("scale", "offset") or any(self._float64_rows):
                 self.register_buffer(name, value)
 
-    def _apply(self, fn: Any, recurse: bool = True) -> Any:
-        return _keep_precision(self, super()._apply(fn, recurse), _fixed_constants)
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return _keep_precision(self, super()._apply(fn, *args, **kwargs), _fixed_constants)
 
     def extra_repr(self) -> str:
         spec = self.spec
@@ -427,8 +433,8 @@ class Denormalize(nn.Module):
         for name, value in _inverse_constants(spec).items():
             self.register_buffer(name, value)
 
-    def _apply(self, fn: Any, recurse: bool = True) -> Any:
-        return _keep_precision(self, super()._apply(fn, recurse), _inverse_constants)
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return _keep_precision(self, super()._apply(fn, *args, **kwargs), _inverse_constants)
 
     def extra_repr(self) -> str:
         return f"source={self.spec.source!r}, layout={self.layout!r}"
@@ -645,6 +651,10 @@ def _round(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 def _exporting() -> bool:
     """True while tracing, compiling or exporting (no out= and in-place ops there)."""
+    compiler = getattr(torch, "compiler", None)
+    compiling = getattr(compiler, "is_compiling", None)  # PyTorch >= 2.3
     return bool(
-        torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
+        torch.jit.is_tracing()
+        or torch.onnx.is_in_onnx_export()
+        or (compiling is not None and compiling())
     )
