@@ -347,6 +347,12 @@ def test_errors_say_what_is_wrong_and_how_to_fix_it():
         ANT.Normalize(dtype=torch.float64)
     with pytest.raises(ValueError, match="would be ignored"):  # the CPU's resolver, unchanged
         ANT.Normalize(preset="clip", normalization="image")
+
+    class MaskedSpec(AN.NormalizationSpec):  # the field a later issue adds to the spec
+        masked = True
+
+    with pytest.raises(ValueError, match=r"over a mask .* not implemented in albu_norm\.torch"):
+        ANT.Normalize.from_spec(MaskedSpec("image", source="test"))
     with pytest.raises(ValueError, match="no fixed inverse"):
         ANT.Denormalize.from_transform(AN.Normalize(normalization="min_max"))
     with pytest.raises(TypeError, match="floating-point"):

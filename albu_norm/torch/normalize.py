@@ -186,6 +186,7 @@ class Normalize(nn.Module):
         return cls.from_spec(_spec_of(transform), layout=layout, dtype=dtype)
 
     def _setup(self, spec: NormalizationSpec, layout: str, dtype: torch.dtype) -> None:
+        _check_unmasked(spec)
         self.spec = spec
         self.layout = _check_layout(layout)
         self.dtype = _check_output_dtype(dtype)
@@ -481,6 +482,16 @@ def _spec_of(transform: Any) -> NormalizationSpec:
         f"albu_norm.Denormalize, albu_norm.torch.Normalize), got {kind}.{hint} A resolved spec "
         "goes to from_spec."
     )
+
+
+def _check_unmasked(spec: NormalizationSpec) -> None:
+    """Masked statistics (a mask per image, or an ignore_value) are not on the device yet."""
+    if getattr(spec, "masked", False) or getattr(spec, "ignore_value", None) is not None:
+        raise ValueError(
+            f"{spec.source}: statistics over a mask (mask_key) or leaving out an ignore_value "
+            "are not implemented in albu_norm.torch yet; normalize these images with the CPU "
+            "transform (albu_norm.Normalize)."
+        )
 
 
 def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
