@@ -508,6 +508,63 @@ def test_device_loader_moves_every_tensor_and_keeps_batch_types():
             list(ANT.DeviceLoader([bad], device="cpu"))
 
 
+def test_device_loader_stream_protocol(monkeypatch):
+    """The CUDA path's order of operations, with stand-in streams (no GPU here): batch k is
+    handed out only after the consumer's stream waited for the side stream that prepared it,
+    batch k + 1 is prepared before batch k is handed out, and every tensor of a handed-out batch
+    is recorded on the consumer's stream."""
+    import contextlib
+
+    from albu_norm.torch import loader as loader_module
+
+    events = []
+
+    class FakeStream:
+        def __init__(self, name="side", device=None):
+            self.name = name
+
+        def wait_stream(self, other):
+            events.append(f"{self.name} waits {other.name}")
+
+    current = FakeStream("current")
+
+    class Streams:
+        Stream = FakeStream
+
+        @staticmethod
+        def current_stream(device):
+            return current
+
+        @staticmethod
+        @contextlib.contextmanager
+        def stream(stream):
+            events.append(f"enter {stream.name}")
+            yield
+            events.append(f"exit {stream.name}")
+
+    recorded = []
+    monkeypatch.setattr(torch.Tensor, "record_stream", lambda t, s: recorded.append((t, s)))
+    monkeypatch.setattr(loader_module, "_pin", lambda t: t)
+    batches = [
+        (torch.full((1, 3, 2, 2), i, dtype=torch.uint8), torch.tensor([i])) for i in range(3)
+    ]
+    device_loader = ANT.DeviceLoader(batches, device="cpu", normalize=ANT.Normalize())
+    handed = []
+    for images, label in device_loader._iter_streamed(Streams):
+        events.append(f"yield {int(label)}")
+        handed.append((images, label))
+    assert events == [
+        "enter side", "exit side", "current waits side",
+        "enter side", "exit side", "yield 0", "current waits side",
+        "enter side", "exit side", "yield 1", "current waits side",
+        "yield 2",
+    ]  # fmt: skip
+    assert [int(label) for _, label in handed] == [0, 1, 2]
+    assert all(images.dtype == torch.float32 for images, _ in handed)
+    assert len(recorded) == 6 and all(s is current for _, s in recorded)
+    assert {id(t) for t, _ in recorded} == {id(t) for batch in handed for t in batch}
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_device_loader_without_cuda_says_so():
     with pytest.raises(ValueError, match="CUDA is not available here"):

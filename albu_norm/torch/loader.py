@@ -79,22 +79,25 @@ class DeviceLoader:
 
     def __iter__(self) -> Iterator[Any]:
         if self.device.type == "cuda":
-            return self._iter_cuda()  # pragma: no cover - needs a GPU
+            return self._iter_streamed(torch.cuda)  # pragma: no cover - needs a GPU
         return (self._prepare(batch, non_blocking=False) for batch in self.loader)
 
-    def _iter_cuda(self) -> Iterator[Any]:  # pragma: no cover - needs a GPU
-        stream = torch.cuda.Stream(device=self.device)
-        current = torch.cuda.current_stream(self.device)
+    def _iter_streamed(self, streams: Any) -> Iterator[Any]:
+        """Prefetch on a side stream of ``streams`` (``torch.cuda``): batch k + 1 is copied and
+        normalized while batch k is in use."""
+        side = streams.Stream(device=self.device)
+        current = streams.current_stream(self.device)
         ready: Any = None
         first = True
         for batch in self.loader:
-            with torch.cuda.stream(stream):
+            with streams.stream(side):
                 upcoming = self._prepare(_map(batch, _pin), non_blocking=True)
             if not first:
                 yield ready
             first = False
-            # the consumer's stream waits for the copies and the normalization of `upcoming`
-            current.wait_stream(stream)
+            # the consumer's stream waits for the copies and the normalization of `upcoming`,
+            # and the allocator keeps their memory until the consumer's stream is done with it
+            current.wait_stream(side)
             for tensor in _tensors(upcoming):
                 tensor.record_stream(current)
             ready = upcoming
