@@ -28,8 +28,9 @@ except ModuleNotFoundError as error:  # pragma: no cover - exercised without tor
         name="torch",
     ) from error
 
+from albu_norm.torch.denormalize import Denormalize
 from albu_norm.torch.loader import DeviceLoader
-from albu_norm.torch.normalize import Denormalize, Normalize
+from albu_norm.torch.normalize import Normalize
 from albu_norm.torch.pipeline import split_pipeline
 
 __all__ = ["Denormalize", "DeviceLoader", "Normalize", "split_pipeline"]

@@ -1,7 +1,7 @@
-"""``Normalize`` and ``Denormalize`` as ``torch.nn.Module``: the spec of the CPU transforms,
-applied to batches of tensors on any device.
+"""``Normalize`` as a ``torch.nn.Module``: the spec of the CPU transform, applied to batches
+of tensors on any device.
 
-Both are built from a :class:`albu_norm.spec.NormalizationSpec` (the arguments of
+It is built from a :class:`albu_norm.spec.NormalizationSpec` (the arguments of
 ``albu_norm.Normalize``, ``from_transform`` or ``from_spec``) and evaluate the formulas of
 :mod:`albu_norm.functional` on (N, C, H, W) or (N, H, W, C) tensors. How
 :class:`Normalize` evaluates them:
@@ -31,36 +31,34 @@ float16/bfloat16 output is the float32 result rounded to that dtype.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Union, cast
+from typing import Any, Optional
 
 import torch
 from torch import nn
 
 from albu_norm.spec import NormalizationSpec, resolve_spec
-
-__all__ = ["INPUT_DTYPES", "LAYOUTS", "OUTPUT_DTYPES", "Denormalize", "Normalize"]
-
-ChannelValues = Union[float, tuple[float, ...], list[float]]
-
-LAYOUTS = ("NCHW", "NHWC")
-# torch.uint16 exists from PyTorch 2.3 on
-_UINT16 = getattr(torch, "uint16", None)
-#: Input dtypes; None max_pixel_value follows the dtype (255, 65535, 1.0 for floats).
-INPUT_DTYPES = tuple(
-    dtype
-    for dtype in (
-        torch.uint8,
-        _UINT16,
-        torch.float16,
-        torch.bfloat16,
-        torch.float32,
-        torch.float64,
-    )
-    if dtype is not None
+from albu_norm.torch._checks import (
+    INPUT_DTYPES,
+    LAYOUTS,
+    OUTPUT_DTYPES,
+    UINT16,
+    ChannelValues,
+    channel_message,
+    check_batch,
+    check_layout,
+    check_out,
+    check_output_dtype,
+    check_unmasked,
+    exporting,
+    keep_precision,
+    spec_of,
 )
-OUTPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+__all__ = ["INPUT_DTYPES", "LAYOUTS", "OUTPUT_DTYPES", "Normalize"]
+
+
 # rows of the scale buffer: uint8, uint16; floats use row 2
-_ROWS = {torch.uint8: 0, **({_UINT16: 1} if _UINT16 is not None else {})}
+_ROWS = {torch.uint8: 0, **({UINT16: 1} if UINT16 is not None else {})}
 _ROW_MAX_VALUES = (255.0, 65535.0, 1.0)
 # As albu_norm._kernels: float32 evaluation of x * scale + offset errs by about
 # eps32 * |offset|; above this |offset| the evaluation is float64.
@@ -183,13 +181,13 @@ class Normalize(nn.Module):
             TypeError: the transform has no albu_norm spec (e.g. ``albumentations.Normalize``:
                 replace it by ``albu_norm.Normalize``, which takes the same arguments).
         """
-        return cls.from_spec(_spec_of(transform), layout=layout, dtype=dtype)
+        return cls.from_spec(spec_of(transform), layout=layout, dtype=dtype)
 
     def _setup(self, spec: NormalizationSpec, layout: str, dtype: torch.dtype) -> None:
-        _check_unmasked(spec)
+        check_unmasked(spec)
         self.spec = spec
-        self.layout = _check_layout(layout)
-        self.dtype = _check_output_dtype(dtype)
+        self.layout = check_layout(layout)
+        self.dtype = check_output_dtype(dtype)
         self._float64_rows: tuple[bool, ...] = (False, False, False)
         if spec.per_image:
             return
@@ -203,7 +201,7 @@ class Normalize(nn.Module):
                 self.register_buffer(name, value)
 
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return _keep_precision(self, super()._apply(fn, *args, **kwargs), _fixed_constants)
+        return keep_precision(self, super()._apply(fn, *args, **kwargs), _fixed_constants)
 
     def extra_repr(self) -> str:
         spec = self.spec
@@ -224,10 +222,10 @@ class Normalize(nn.Module):
         Returns:
             ``out``, or a new contiguous (N, C, H, W) tensor of ``dtype``.
         """
-        _check_batch(images, self.layout)
+        check_batch(images, self.layout)
         view = images.permute(0, 3, 1, 2) if self.layout == "NHWC" else images
         if out is not None:
-            _check_out(out, view, self.dtype)
+            check_out(out, view, self.dtype)
         if self.spec.per_image:
             result = self._per_image(view)
         else:
@@ -243,7 +241,7 @@ class Normalize(nn.Module):
         channels = view.shape[1]
         count = self.offset.shape[0]
         if count not in (1, channels):
-            raise ValueError(_channel_message(self.spec, count, channels, shape, self.layout))
+            raise ValueError(channel_message(self.spec, count, channels, shape, self.layout))
         if self.spec.reverse_channels and channels != 3:
             raise ValueError(
                 f"{self.spec.source} is in {self.spec.channel_order} order and the images in "
@@ -268,7 +266,7 @@ class Normalize(nn.Module):
         float64 = scale.dtype == torch.float64
         order = [2, 1, 0] if self.spec.reverse_channels else None
         clip = self.spec.clip_range
-        if _exporting():
+        if exporting():
             return self._fixed_functional(view, scale, offset, order)
         if clip is not None or view.device.type == "cpu":
             # PyTorch's CPU kernels copy mixed-dtype inputs to a temporary: convert into the
@@ -341,157 +339,15 @@ class Normalize(nn.Module):
             spread = torch.where(uniform, torch.zeros_like(spread), spread)
         positive = spread > 0
         scale = torch.where(positive, 1.0 / torch.where(positive, spread, 1.0), 0.0)
-        if _exporting():
+        if exporting():
             return _round(((groups - center) * scale).reshape(n, c, h, w), self.dtype)
         groups.sub_(center).mul_(scale)
         return _round(values, self.dtype)
 
 
-class Denormalize(nn.Module):
-    """Map normalized values back to viewable uint8 images on their device: the inverse of a
-    fixed-statistics :class:`Normalize`, as ``albu_norm.Denormalize``.
-
-    Formula, per channel c: ``img = round((values * std[c] + mean[c]) * max_pixel_value)``,
-    clipped to [0, 255] (round half to even, as numpy's ``rint``); evaluated in float32 as
-    ``values * (std * max) + mean * max``. With a preset of the other channel order (caffe)
-    the channels are turned back to the input order. The round trip of uint8 images through
-    :class:`Normalize` is lossless.
-
-    Args:
-        mean, std, max_pixel_value, preset, stats, input_channel_order: as :class:`Normalize`
-            (None max_pixel_value means 255).
-        layout: the layout of the *output* images: "NCHW" (default) or "NHWC" (for viewing).
-    Shape:
-        input (N, C, H, W) float (the output of :class:`Normalize`); output uint8 of ``layout``.
-    Raises:
-        ValueError: a per-image spec (no fixed inverse); as :class:`Normalize` when called.
-        TypeError: an input that is not a floating-point tensor.
-    Example:
-        >>> import torch
-        >>> import albu_norm.torch as ANT
-        >>> x = torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 3, 1, 1)
-        >>> values = ANT.Normalize(preset="caffe")(x)
-        >>> ANT.Denormalize(preset="caffe")(values).flatten().tolist()
-        [0, 128, 255]
-    """
-
-    scale: torch.Tensor  # (C, 1, 1) float32: std * max_pixel_value
-    offset: torch.Tensor  # (C, 1, 1) float32: mean * max_pixel_value
-
-    def __init__(
-        self,
-        mean: ChannelValues | None = None,
-        std: ChannelValues | None = None,
-        max_pixel_value: float | None = None,
-        preset: str | None = None,
-        stats: Any = None,
-        input_channel_order: str = "RGB",
-        *,
-        layout: str = "NCHW",
-    ) -> None:
-        spec = resolve_spec(
-            "standard",
-            mean,
-            std,
-            max_pixel_value,
-            preset=preset,
-            stats=stats,
-            input_channel_order=input_channel_order,
-        )
-        super().__init__()
-        self._setup(spec, layout)
-
-    @classmethod
-    def from_spec(cls, spec: NormalizationSpec, *, layout: str = "NCHW") -> Denormalize:
-        """The inverse of a fixed-statistics spec.
-
-        Raises:
-            ValueError: a per-image spec; unknown layout.
-        """
-        if not isinstance(spec, NormalizationSpec):
-            raise TypeError(
-                f"spec must be an albu_norm NormalizationSpec, got {type(spec).__name__}."
-            )
-        module = cls.__new__(cls)
-        nn.Module.__init__(module)
-        module._setup(spec, layout)
-        return module
-
-    @classmethod
-    def from_transform(cls, transform: Any, *, layout: str = "NCHW") -> Denormalize:
-        """The inverse of an ``albu_norm.Normalize`` / ``Denormalize`` (or ``ANT.Normalize``)."""
-        return cls.from_spec(_spec_of(transform), layout=layout)
-
-    def _setup(self, spec: NormalizationSpec, layout: str) -> None:
-        if spec.per_image:
-            raise ValueError(
-                f"normalization={spec.normalization!r} has no fixed inverse: its statistics "
-                "differ per image. Use albu_norm.functional.per_image_statistics(img, mode) "
-                "with albu_norm.functional.denormalize on the CPU."
-            )
-        self.spec = spec
-        self.layout = _check_layout(layout)
-        for name, value in _inverse_constants(spec).items():
-            self.register_buffer(name, value)
-
-    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return _keep_precision(self, super()._apply(fn, *args, **kwargs), _inverse_constants)
-
-    def extra_repr(self) -> str:
-        return f"source={self.spec.source!r}, layout={self.layout!r}"
-
-    def forward(self, values: torch.Tensor) -> torch.Tensor:
-        """uint8 images of ``values`` (see the class docstring), in ``layout``."""
-        _check_batch(values, "NCHW", floats_only=True)
-        channels = values.shape[1]
-        count = self.offset.shape[0]
-        if count not in (1, channels):
-            raise ValueError(_channel_message(self.spec, count, channels, values.shape, "NCHW"))
-        restored = torch.addcmul(self.offset, values.float(), self.scale)
-        restored = restored.round_().clamp_(0, 255).to(torch.uint8)
-        if self.spec.reverse_channels:
-            if channels != 3:
-                raise ValueError(
-                    f"{self.spec.source} is in {self.spec.channel_order} order: turning it back "
-                    f"to {self.spec.input_channel_order} needs 3 channels, got {channels}."
-                )
-            restored = restored.flip(1)
-        if self.layout == "NHWC":
-            return restored.permute(0, 2, 3, 1).contiguous()
-        return restored
-
-
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _spec_of(transform: Any) -> NormalizationSpec:
-    spec = getattr(transform, "spec", None)
-    if isinstance(spec, NormalizationSpec):
-        return spec
-    kind = f"{type(transform).__module__}.{type(transform).__name__}"
-    hint = ""
-    if type(transform).__module__.startswith("albumentations"):
-        hint = (
-            " Replace albumentations' Normalize by albu_norm.Normalize, which takes the same "
-            "arguments (note: it follows the dtype for max_pixel_value)."
-        )
-    raise TypeError(
-        f"from_transform takes an albu_norm transform with a .spec (albu_norm.Normalize, "
-        f"albu_norm.Denormalize, albu_norm.torch.Normalize), got {kind}.{hint} A resolved spec "
-        "goes to from_spec."
-    )
-
-
-def _check_unmasked(spec: NormalizationSpec) -> None:
-    """Masked statistics (a mask per image, or an ignore_value) are not on the device yet."""
-    if getattr(spec, "masked", False) or getattr(spec, "ignore_value", None) is not None:
-        raise ValueError(
-            f"{spec.source}: statistics over a mask (mask_key) or leaving out an ignore_value "
-            "are not implemented in albu_norm.torch yet; normalize these images with the CPU "
-            "transform (albu_norm.Normalize)."
-        )
 
 
 def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
@@ -515,33 +371,6 @@ def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
     }
 
 
-def _inverse_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
-    """The buffers of Denormalize: ``scale = std * max``, ``offset = mean * max`` (C, 1, 1)
-    float32, max 255 when the spec follows the dtype."""
-    mean, std = spec.fixed
-    count = max(len(mean), len(std))
-    top = 255.0 if spec.max_pixel_value is None else spec.max_pixel_value
-    mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
-    std64 = torch.tensor(std, dtype=torch.float64).expand(count)
-    return {
-        "scale": (std64 * top).float().reshape(count, 1, 1),
-        "offset": (mean64 * top).float().reshape(count, 1, 1),
-    }
-
-
-def _keep_precision(module: nn.Module, result: Any, constants: Any) -> Any:
-    """After ``module.to(dtype)`` / ``.half()``: the constants keep their own dtype (their
-    digits are part of the numbers), recomputed from the spec on the buffers' new device."""
-    spec = getattr(module, "spec", None)
-    if spec is None or spec.per_image:
-        return result
-    for name, value in constants(spec).items():
-        buffer = module._buffers.get(name)
-        if buffer is not None and buffer.dtype != value.dtype:
-            module._buffers[name] = value.to(buffer.device)
-    return result
-
-
 def _float32_is_accurate(scale: torch.Tensor, offset: torch.Tensor) -> bool:
     """As albu_norm._kernels: float32 ``x * scale + offset`` is accurate and finite for the
     input dtype's values (no data-dependent check: that would wait for the device)."""
@@ -552,92 +381,8 @@ def _float32_is_accurate(scale: torch.Tensor, offset: torch.Tensor) -> bool:
     return not any(0 < v < _FLOAT32_TINY for v in scales)
 
 
-def _check_layout(layout: object) -> str:
-    if layout not in LAYOUTS:
-        raise ValueError(
-            f"layout must be 'NCHW' (a batch of ToTensorV2 outputs) or 'NHWC' (a batch of "
-            f"HWC arrays), got {layout!r}."
-        )
-    return str(layout)
-
-
-def _check_output_dtype(dtype: object) -> torch.dtype:
-    if dtype not in OUTPUT_DTYPES:
-        raise TypeError(
-            f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype!r}."
-        )
-    return cast(torch.dtype, dtype)
-
-
-def _check_batch(images: object, layout: str, *, floats_only: bool = False) -> None:
-    name = "values" if floats_only else "images"
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor of shape {_shape_text(layout)}, got "
-            f"{type(images).__name__}. Convert numpy batches with torch.from_numpy(...)."
-        )
-    if floats_only and not images.is_floating_point():
-        raise TypeError(
-            f"{name} must be floating-point (normalized values), got dtype {images.dtype}."
-        )
-    if images.dtype not in INPUT_DTYPES:
-        raise TypeError(
-            f"{name} has dtype {images.dtype}, which albu_norm does not support; expected "
-            "torch.uint8, torch.uint16 or a float dtype (float16, bfloat16, float32, float64). "
-            f"Convert it first, e.g. {name}.to(torch.uint8) for 0-255 values or "
-            f"{name}.float() for values on the 0-1 scale."
-        )
-    if images.ndim != 4:
-        fix = f"{name}.unsqueeze(0)" if images.ndim == 3 else "a batch of 3-D images"
-        raise ValueError(
-            f"{name} must be a batch of shape {_shape_text(layout)} (layout {layout!r}), got "
-            f"shape {tuple(images.shape)} ({images.ndim} dimensions). One image: use {fix}."
-        )
-    if images.numel() == 0 and not _exporting():
-        raise ValueError(f"{name} is empty (shape {tuple(images.shape)}): nothing to normalize.")
-
-
-def _shape_text(layout: str) -> str:
-    return "(N, C, H, W)" if layout == "NCHW" else "(N, H, W, C)"
-
-
-def _channel_message(
-    spec: NormalizationSpec, count: int, channels: int, shape: Any, layout: str
-) -> str:
-    origin = "mean/std" if spec.source.startswith("explicit") else spec.source
-    plural = "s" if channels != 1 else ""
-    message = (
-        f"{origin} has {count} channel values but the batch has {channels} channel{plural} "
-        f"(shape {tuple(shape)}, layout {layout!r}). "
-    )
-    other = shape[3] if layout == "NCHW" else shape[1]
-    if other == count and channels != count:
-        alternative = "NHWC" if layout == "NCHW" else "NCHW"
-        return message + f"Is the batch {alternative}? Pass layout={alternative!r}."
-    fix = f"Use a preset or mean/std with {channels} value{plural} (one value serves every channel)"
-    if channels == 1 and count == 3:
-        fix += ", or repeat the gray channel: images.expand(-1, 3, -1, -1)"
-    return message + fix + "."
-
-
 def _empty(view: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(view.shape, dtype=dtype, device=view.device)
-
-
-def _check_out(out: object, view: torch.Tensor, dtype: torch.dtype) -> None:
-    wanted = (tuple(view.shape), dtype, view.device)
-    if not isinstance(out, torch.Tensor) or (tuple(out.shape), out.dtype, out.device) != wanted:
-        got = (
-            (tuple(out.shape), out.dtype, out.device)
-            if isinstance(out, torch.Tensor)
-            else type(out).__name__
-        )
-        raise ValueError(
-            f"out must be a tensor of shape {wanted[0]}, dtype {dtype} on {view.device} (the "
-            f"output of this batch), got {got}."
-        )
-    if not out.is_contiguous():
-        raise ValueError("out must be contiguous (torch.empty(shape, dtype=..., device=...)).")
 
 
 def _copy_channels(target: torch.Tensor, view: torch.Tensor, order: Optional[list[int]]) -> None:
@@ -658,14 +403,3 @@ def _round(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     if values.dtype != torch.float32:
         values = values.to(torch.float32)
     return values if dtype == torch.float32 else values.to(dtype)
-
-
-def _exporting() -> bool:
-    """True while tracing, compiling or exporting (no out= and in-place ops there)."""
-    compiler = getattr(torch, "compiler", None)
-    compiling = getattr(compiler, "is_compiling", None)  # PyTorch >= 2.3
-    return bool(
-        torch.jit.is_tracing()
-        or torch.onnx.is_in_onnx_export()
-        or (compiling is not None and compiling())
-    )
