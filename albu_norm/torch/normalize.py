@@ -1,0 +1,405 @@
+"""``Normalize`` as a ``torch.nn.Module``: the spec of the CPU transform, applied to batches
+of tensors on any device.
+
+It is built from a :class:`albu_norm.spec.NormalizationSpec` (the arguments of
+``albu_norm.Normalize``, ``from_transform`` or ``from_spec``) and evaluate the formulas of
+:mod:`albu_norm.functional` on (N, C, H, W) or (N, H, W, C) tensors. How
+:class:`Normalize` evaluates them:
+
+==========================================  ================================================
+spec / input                                evaluation
+==========================================  ================================================
+per-image mode                              statistics per image (or per image and channel)
+                                            in float64, then ``(x - center) * scale`` in
+                                            float64 rounded to float32 (one float64 copy)
+fixed, CUDA (and every non-CPU device)      one ``torch.addcmul(offset, x, scale, out=out)``
+                                            kernel: reads the input (uint8, NCHW or NHWC),
+                                            computes in float32, writes the output; no
+                                            temporary
+fixed, CPU                                  ``out.copy_(x)`` (the dtype conversion, and the
+                                            NHWC -> NCHW transpose), then ``mul_``/``add_`` in
+                                            place: no temporary (PyTorch's CPU kernels would
+                                            copy a mixed-dtype input to one first)
+float32 arithmetic inaccurate (|offset| >   the same in float64 (the constants' float64
+64: caffe-style presets), or float64 input  buffers), as :mod:`albu_norm._kernels` does; on
+                                            the CPU through a float64 work tensor
+==========================================  ================================================
+
+float16/bfloat16 output is the float32 result rounded to that dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from albu_norm.spec import NormalizationSpec, resolve_spec
+from albu_norm.torch._checks import (
+    INPUT_DTYPES,
+    LAYOUTS,
+    OUTPUT_DTYPES,
+    UINT16,
+    ChannelValues,
+    channel_message,
+    check_batch,
+    check_layout,
+    check_out,
+    check_output_dtype,
+    check_unmasked,
+    exporting,
+    keep_precision,
+    spec_of,
+)
+
+__all__ = ["INPUT_DTYPES", "LAYOUTS", "OUTPUT_DTYPES", "Normalize"]
+
+
+# rows of the scale buffer: uint8, uint16; floats use row 2
+_ROWS = {torch.uint8: 0, **({UINT16: 1} if UINT16 is not None else {})}
+_ROW_MAX_VALUES = (255.0, 65535.0, 1.0)
+# As albu_norm._kernels: float32 evaluation of x * scale + offset errs by about
+# eps32 * |offset|; above this |offset| the evaluation is float64.
+_MAX_FLOAT32_OFFSET = 64.0
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+_FLOAT32_TINY = float(torch.finfo(torch.float32).tiny)
+
+
+class Normalize(nn.Module):
+    """Normalize a batch of images on its device: the same spec and numbers as
+    ``albu_norm.Normalize``.
+
+    Formulas (see :mod:`albu_norm.functional`), per image n and channel c:
+
+    * ``"standard"``: ``out = (x / max_pixel_value - mean[c]) / std[c]``, evaluated as
+      ``x * scale[c] + offset[c]`` with ``scale = 1 / (max_pixel_value * std)`` and
+      ``offset = -mean / std`` (buffers, computed in float64);
+    * ``"image"`` / ``"image_per_channel"``: ``(x - mean) / std`` with the population
+      statistics (ddof=0) of image n (or of its channel c);
+    * ``"min_max"`` / ``"min_max_per_channel"``: ``(x - min) / (max - min)``;
+    * ``"per_image_standardization"``: ``(x - mean) / max(std, 1 / sqrt(C * H * W))`` on the
+      image's own values (``tf.image.per_image_standardization``).
+
+    Epsilon policy, as on the CPU: none. An image (or channel) whose values are all equal
+    (decided exactly: min == max) gives exact zeros. Per-image statistics are float64.
+
+    Args:
+        mean: per-channel means in units of max_pixel_value (0-1 scale), one or C values, in
+            the input's channel order; with std. Default: the ImageNet preset.
+        std: per-channel standard deviations, same units, each > 0.
+        max_pixel_value: the pixel value of 1.0; None follows the preset, else the dtype
+            (255 for uint8, 65535 for uint16, 1.0 for float tensors).
+        normalization: "standard" or a per-image mode (see above).
+        preset: a registered preset name (:func:`albu_norm.list_presets`).
+        stats: a statistics file of ``albu-norm stats`` or its record.
+        input_channel_order: "RGB" or "BGR": the order of the images; a preset of the other
+            order (caffe, detectron2) reverses the channels first.
+        layout: "NCHW" (a collate of ``ToTensorV2`` outputs) or "NHWC" (a collate of HWC
+            arrays). The output is (N, C, H, W), contiguous, either way.
+        dtype: output dtype, torch.float32 (default), torch.float16 or torch.bfloat16.
+    Shape:
+        input (N, C, H, W) or (N, H, W, C) per ``layout``; uint8, uint16, float16, bfloat16,
+        float32 or float64, on any device (the module's buffers must be on it: ``.to(device)``).
+        Output (N, C, H, W) of ``dtype``, a new contiguous tensor.
+    Raises:
+        ValueError: at construction, as ``albu_norm.Normalize`` (unknown preset, std <= 0,
+            mean/std with a per-image mode, ...), an unknown layout; when called, a tensor that
+            is not 4-D, an empty batch, a channel count the spec's values do not fit, a
+            channel reversal on a batch without 3 channels, buffers on another device.
+        TypeError: a dtype argument that is not float32/float16/bfloat16; when called, an
+            input that is not a tensor or has an unsupported dtype.
+    Limits:
+        No NaN/Inf or float32-range checks on the device (each would wait for the device):
+        NaN/Inf in a per-image mode give NaN outputs where the CPU raises ValueError.
+    Example:
+        >>> import torch
+        >>> import albu_norm.torch as ANT
+        >>> norm = ANT.Normalize(preset="imagenet")
+        >>> norm(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8))[0, :, 0, 0]
+        tensor([2.2489, 2.4286, 2.6400])
+    """
+
+    scale: torch.Tensor  # (3, C, 1, 1) float32: rows for uint8, uint16, float inputs
+    offset: torch.Tensor  # (C, 1, 1) float32
+    scale64: torch.Tensor  # float64 copies, registered only for the float64 route
+    offset64: torch.Tensor
+
+    def __init__(
+        self,
+        mean: ChannelValues | None = None,
+        std: ChannelValues | None = None,
+        max_pixel_value: float | None = None,
+        normalization: str = "standard",
+        preset: str | None = None,
+        stats: Any = None,
+        input_channel_order: str = "RGB",
+        *,
+        layout: str = "NCHW",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        spec = resolve_spec(
+            normalization,
+            mean,
+            std,
+            max_pixel_value,
+            preset=preset,
+            stats=stats,
+            input_channel_order=input_channel_order,
+        )
+        super().__init__()
+        self._setup(spec, layout, dtype)
+
+    @classmethod
+    def from_spec(
+        cls, spec: NormalizationSpec, *, layout: str = "NCHW", dtype: torch.dtype = torch.float32
+    ) -> Normalize:
+        """The module of a resolved :class:`albu_norm.spec.NormalizationSpec`.
+
+        Raises:
+            TypeError: spec is not a NormalizationSpec; dtype as in the constructor.
+            ValueError: unknown layout.
+        """
+        if not isinstance(spec, NormalizationSpec):
+            raise TypeError(
+                f"spec must be an albu_norm NormalizationSpec, got {type(spec).__name__}. Use "
+                "albu_norm.resolve_spec(...) or Normalize.from_transform(transform)."
+            )
+        module = cls.__new__(cls)
+        nn.Module.__init__(module)
+        module._setup(spec, layout, dtype)
+        return module
+
+    @classmethod
+    def from_transform(
+        cls, transform: Any, *, layout: str = "NCHW", dtype: torch.dtype = torch.float32
+    ) -> Normalize:
+        """The module of an ``albu_norm.Normalize`` transform: its spec, the same numbers.
+
+        Raises:
+            TypeError: the transform has no albu_norm spec (e.g. ``albumentations.Normalize``:
+                replace it by ``albu_norm.Normalize``, which takes the same arguments).
+        """
+        return cls.from_spec(spec_of(transform), layout=layout, dtype=dtype)
+
+    def _setup(self, spec: NormalizationSpec, layout: str, dtype: torch.dtype) -> None:
+        check_unmasked(spec)
+        self.spec = spec
+        self.layout = check_layout(layout)
+        self.dtype = check_output_dtype(dtype)
+        self._float64_rows: tuple[bool, ...] = (False, False, False)
+        if spec.per_image:
+            return
+        constants = _fixed_constants(spec)
+        self._float64_rows = tuple(
+            not _float32_is_accurate(row, constants["offset64"]) for row in constants["scale64"]
+        )
+        for name, value in constants.items():
+            # float64 copies only where needed: they do not move to every device (MPS)
+            if name in ("scale", "offset") or any(self._float64_rows):
+                self.register_buffer(name, value)
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return keep_precision(self, super()._apply(fn, *args, **kwargs), _fixed_constants)
+
+    def extra_repr(self) -> str:
+        spec = self.spec
+        return (
+            f"normalization={spec.normalization!r}, source={spec.source!r}, "
+            f"layout={self.layout!r}, dtype={self.dtype}"
+        )
+
+    def forward(self, images: torch.Tensor, *, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Normalize ``images`` (see the class docstring).
+
+        Args:
+            images: the batch, per ``layout``.
+            out: optional (N, C, H, W) contiguous tensor of ``dtype`` on the images' device to
+                write into, reused across batches. On the CPU a fresh 38 MB output (64 images
+                of 224 x 224) costs more in page faults than the arithmetic; CUDA's caching
+                allocator reuses memory by itself.
+        Returns:
+            ``out``, or a new contiguous (N, C, H, W) tensor of ``dtype``.
+        """
+        check_batch(images, self.layout)
+        view = images.permute(0, 3, 1, 2) if self.layout == "NHWC" else images
+        if out is not None:
+            check_out(out, view, self.dtype)
+        if self.spec.per_image:
+            result = self._per_image(view)
+        else:
+            self._check_fits(view, images.shape)
+            result = self._fixed(view, out)
+        if out is None or result is out:
+            return result
+        return out.copy_(result)
+
+    # ----------------------------------------------------------------------------------------
+
+    def _check_fits(self, view: torch.Tensor, shape: torch.Size) -> None:
+        channels = view.shape[1]
+        count = self.offset.shape[0]
+        if count not in (1, channels):
+            raise ValueError(channel_message(self.spec, count, channels, shape, self.layout))
+        if self.spec.reverse_channels and channels != 3:
+            raise ValueError(
+                f"{self.spec.source} is in {self.spec.channel_order} order and the images in "
+                f"{self.spec.input_channel_order}: reversing the channels needs 3, but the batch "
+                f"has {channels} (shape {tuple(shape)}, layout {self.layout}). Pass "
+                f"input_channel_order={self.spec.channel_order!r}, or 3-channel images."
+            )
+        if self.offset.device != view.device:
+            raise ValueError(
+                f"the images are on {view.device} but the module's constants are on "
+                f"{self.offset.device}: call norm.to({str(view.device)!r}) once (or use "
+                "DeviceLoader, which does)."
+            )
+
+    def _fixed(self, view: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        row = _ROWS.get(view.dtype, 2)
+        scale, offset = self.scale[row], self.offset
+        if self._float64_rows[row]:
+            scale, offset = self.scale64[row], self.offset64
+        elif view.dtype == torch.float64:  # float64 input: float64 arithmetic, as on the CPU
+            scale, offset = scale.double(), offset.double()
+        float64 = scale.dtype == torch.float64
+        order = [2, 1, 0] if self.spec.reverse_channels else None
+        clip = self.spec.clip_range
+        if exporting():
+            return self._fixed_functional(view, scale, offset, order)
+        if clip is not None or view.device.type == "cpu":
+            # PyTorch's CPU kernels copy mixed-dtype inputs to a temporary: convert into the
+            # output instead, then scale and shift it in place (float64 and float16/bfloat16
+            # outputs: a float64 or float32 work tensor, rounded at the end). Whole-batch ops:
+            # chunks of a few images were faster alone, and 10x slower with the DataLoader's
+            # workers on the same cores (OpenMP regions under oversubscription).
+            direct = not float64 and self.dtype == torch.float32
+            work = out if direct and out is not None else _empty(view, scale.dtype)
+            _copy_channels(work, view, order)
+            if clip is not None:
+                work.clamp_(clip[0], clip[1])
+            work.mul_(scale).add_(offset)  # faster than an in-place addcmul on the CPU
+            return work if direct else _round(work, self.dtype)
+        # one kernel: reads the input (any dtype), computes in the constants' dtype, writes the
+        # output (a float16/bfloat16 output of the float64 route goes through float32)
+        if float64 and self.dtype != torch.float32:
+            target = _empty(view, torch.float32)
+        else:
+            target = _empty(view, self.dtype) if out is None else out
+        if order is None:
+            torch.addcmul(offset, view, scale, out=target)
+        else:
+            for index, source in enumerate(order):
+                torch.addcmul(
+                    _channel(offset, index),
+                    view[:, source : source + 1],
+                    _channel(scale, index),
+                    out=target[:, index : index + 1],
+                )
+        return _round(target, self.dtype)
+
+    def _fixed_functional(
+        self,
+        view: torch.Tensor,
+        scale: torch.Tensor,
+        offset: torch.Tensor,
+        order: Optional[list[int]],
+    ) -> torch.Tensor:
+        """The same arithmetic without out= and in-place ops, for tracing and export."""
+        if order is not None:
+            view = torch.cat([view[:, i : i + 1] for i in order], dim=1)
+        values = view.to(scale.dtype)
+        clip = self.spec.clip_range
+        if clip is not None:
+            values = values.clamp(clip[0], clip[1])
+        return _round(values * scale + offset, self.dtype)
+
+    def _per_image(self, view: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = view.shape
+        mode = self.spec.normalization
+        # one float64 copy, contiguous (N, C, H, W): the statistics and the affine work on it
+        values = view.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
+        groups = (
+            values.reshape(n, c, -1) if mode.endswith("per_channel") else values.reshape(n, 1, -1)
+        )
+        low = groups.amin(dim=-1, keepdim=True)
+        high = groups.amax(dim=-1, keepdim=True)
+        uniform = low == high  # exact, unlike a float mean compared with the pixels
+        if mode.startswith("min_max"):
+            center, spread = low, high - low
+        else:
+            variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
+            spread = variance.sqrt()
+            if mode == "per_image_standardization":
+                # TensorFlow's floor, tensorflow/python/ops/image_ops_impl.py, on the image's
+                # own values: 1 / sqrt(number of values of the image)
+                spread = spread.clamp(min=1.0 / math.sqrt(c * h * w))
+            center = torch.where(uniform, low, mean)
+            spread = torch.where(uniform, torch.zeros_like(spread), spread)
+        positive = spread > 0
+        scale = torch.where(positive, 1.0 / torch.where(positive, spread, 1.0), 0.0)
+        if exporting():
+            return _round(((groups - center) * scale).reshape(n, c, h, w), self.dtype)
+        groups.sub_(center).mul_(scale)
+        return _round(values, self.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
+    """The buffers of a fixed-statistics Normalize, computed in float64: ``scale`` (3, C, 1, 1)
+    = 1 / (max_pixel_value * std) with one row per dtype rule (uint8, uint16, floats) and
+    ``offset`` (C, 1, 1) = -mean / std, in float32, and their float64 values."""
+    mean, std = spec.fixed
+    count = max(len(mean), len(std))
+    mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
+    std64 = torch.tensor(std, dtype=torch.float64).expand(count)
+    maxima = [v if spec.max_pixel_value is None else spec.max_pixel_value for v in _ROW_MAX_VALUES]
+    scale64 = (1.0 / (torch.tensor(maxima, dtype=torch.float64)[:, None] * std64)).reshape(
+        3, count, 1, 1
+    )
+    offset64 = (-mean64 / std64).reshape(count, 1, 1)
+    return {
+        "scale": scale64.float(),
+        "offset": offset64.float(),
+        "scale64": scale64,
+        "offset64": offset64,
+    }
+
+
+def _float32_is_accurate(scale: torch.Tensor, offset: torch.Tensor) -> bool:
+    """As albu_norm._kernels: float32 ``x * scale + offset`` is accurate and finite for the
+    input dtype's values (no data-dependent check: that would wait for the device)."""
+    largest_offset = float(offset.abs().max())
+    scales = [abs(v) for v in scale.flatten().tolist()]
+    if largest_offset > _MAX_FLOAT32_OFFSET or max(scales) >= _FLOAT32_MAX / 4:
+        return False
+    return not any(0 < v < _FLOAT32_TINY for v in scales)
+
+
+def _empty(view: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return torch.empty(view.shape, dtype=dtype, device=view.device)
+
+
+def _copy_channels(target: torch.Tensor, view: torch.Tensor, order: Optional[list[int]]) -> None:
+    if order is None:
+        target.copy_(view)
+        return
+    for index, source in enumerate(order):
+        target[:, index].copy_(view[:, source])
+
+
+def _channel(values: torch.Tensor, index: int) -> torch.Tensor:
+    return values if values.shape[0] == 1 else values[index : index + 1]
+
+
+def _round(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``values`` as ``dtype``, through float32 (a float16/bfloat16 output is the float32
+    result rounded)."""
+    if values.dtype != torch.float32:
+        values = values.to(torch.float32)
+    return values if dtype == torch.float32 else values.to(dtype)
