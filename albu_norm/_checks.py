@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import Any, Union, cast
 
+import cv2
 import numpy as np
 
 Values = Union[float, Sequence[float]]
@@ -100,6 +101,30 @@ def default_max_pixel_value(dtype: np.dtype | type) -> float:
     on the 0-1 scale already).
     """
     return _MAX_VALUES.get(np.dtype(dtype), 1.0)
+
+
+#: The largest value a float image may hold under the dtype rule (max_pixel_value=None takes
+#: float images to be on the 0-1 scale); above it the image is almost surely 0-255 data.
+FLOAT_SCALE_LIMIT = 2.0
+
+
+def check_float_scale(img: np.ndarray) -> None:
+    """Under the dtype rule, a float image must be on the 0-1 scale (values up to 2 allowed).
+
+    Raises:
+        ValueError: a float image with values beyond 2: 0-255 (or other) data that the dtype
+            rule would not divide by its maximum.
+    """
+    if img.dtype.kind != "f":
+        return
+    largest = float(cv2.norm(img.reshape(img.shape[0], -1), cv2.NORM_INF))
+    if largest > FLOAT_SCALE_LIMIT:
+        raise ValueError(
+            f"img is a {img.dtype} image with values up to {largest:g}, but max_pixel_value="
+            "None takes float images to be on the 0-1 scale (the dtype rule). Pass "
+            "max_pixel_value=255 for 0-255 data (or the maximum of your data), or scale the "
+            "image to [0, 1] first (A.ToFloat(max_value=255))."
+        )
 
 
 def check_normalization(normalization: object, allowed: tuple[str, ...] = NORMALIZATIONS) -> str:

@@ -48,6 +48,7 @@ from albu_norm._checks import (
     SUPPORTED_DTYPES,
     Values,
     check_channel_count,
+    check_float_scale,
     check_image,
     check_mask,
     check_max_pixel_value,
@@ -106,7 +107,8 @@ def normalize(
         mean: per-channel means in units of max_pixel_value (the 0-1 scale): one number, or C.
         std: per-channel standard deviations in the same units, each finite and > 0: one or C.
         max_pixel_value: the pixel value that maps to 1.0; None follows the dtype (255 for
-            uint8, 65535 for uint16, 1.0 for float32/float64).
+            uint8, 65535 for uint16, 1.0 for float32/float64; a float image must then be on the
+            0-1 scale: values beyond 2 are an error).
         reverse_channels: reverse the channel order first (RGB <-> BGR; 3-channel images only):
             mean/std then apply to the reversed channels, and the output is in that order.
         mask: (H, W), nonzero where the pixel counts (see the module docstring); with fixed
@@ -120,8 +122,9 @@ def normalize(
     Raises:
         TypeError: img is not an array, or its dtype is not uint8, uint16, float32 or float64.
         ValueError: img is empty or not 2-/3-D; mean/std have neither 1 nor C values; std has a
-            value <= 0 or non-finite; mean is non-finite; max_pixel_value is not > 0; a mask of
-            another (H, W); mask or ignore_value with ``outside="normalize"``.
+            value <= 0 or non-finite; mean is non-finite; max_pixel_value is not > 0; a float
+            image with values beyond 2 and max_pixel_value None; a mask of another (H, W); mask
+            or ignore_value with ``outside="normalize"``.
     Source:
         The formula of ``torchvision.transforms.Normalize`` and ``albumentations.Normalize``
         (mode "standard"), with the 0-1 rescale by max_pixel_value made explicit.
@@ -150,11 +153,11 @@ def _fixed_plan(
         mean_values, std_values = check_mean_std(mean, std)
     for name, values in (("mean", mean_values), ("std", std_values)):
         check_channel_count(len(values), num_channels(img), img.shape, origin=name)
-    scale_max = (
-        default_max_pixel_value(img.dtype)
-        if max_pixel_value is None
-        else check_max_pixel_value(max_pixel_value)
-    )
+    if max_pixel_value is None:
+        check_float_scale(img)
+        scale_max = default_max_pixel_value(img.dtype)
+    else:
+        scale_max = check_max_pixel_value(max_pixel_value)
     return fixed_center_scale(mean_values, std_values, scale_max, num_channels(img))
 
 

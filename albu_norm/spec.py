@@ -362,8 +362,9 @@ def resolve_spec(
                 f"normalization={normalization!r} computes its statistics from each image, so "
                 f"{names} would be ignored. Remove {names}, or use normalization='standard'."
             )
-        return NormalizationSpec(
+        return NormalizationSpec(  # no reversal: per-image statistics follow any order
             normalization,
+            channel_order=input_channel_order,
             input_channel_order=input_channel_order,
             source="per-image statistics",
             **masking,
@@ -371,8 +372,9 @@ def resolve_spec(
     if sources and explicit:
         ((kind, value),) = sources.items()
         raise ValueError(
-            f"pass either {kind}={_short(value)} or mean/std, not both: the {kind} already fixes "
-            "mean and std."
+            f"pass either {kind}={_short(value)} or mean/std, not both: the "
+            f"{'stats file' if kind == 'stats' else kind.replace('_', ' ')} already fixes mean and "
+            "std."
         )
     if len(explicit) == 1:
         missing = "std" if mean is not None else "mean"

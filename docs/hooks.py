@@ -20,9 +20,7 @@ def preset_table() -> str:
         scale = "dtype default" if preset.max_pixel_value is None else f"{preset.max_pixel_value:g}"
         order = ", ".join(preset.band_names) if preset.band_names else preset.channel_order
         note = preset.note.replace("|", "/")
-        rows.append(
-            f"| `{name}` | {mean} | {std} | {order} | {scale} | {preset.source} | {note} |"
-        )
+        rows.append(f"| `{name}` | {mean} | {std} | {order} | {scale} | {preset.source} | {note} |")
     return "\n".join(rows)
 
 

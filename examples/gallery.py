@@ -105,11 +105,12 @@ def masks(photo: np.ndarray, out: Path) -> None:
         [A.LongestMaxSize(256), A.PadIfNeeded(256, 256, border_mode=cv2.BORDER_CONSTANT, fill=0)],
         additional_targets={"valid": "mask"},
     )
-    boxed = letterbox(image=wide, valid=np.ones(wide.shape[:2], np.uint8))
+    ones = np.ones(wide.shape[:2], np.uint8)
+    boxed = letterbox(image=wide, valid=ones, mask=ones)  # AlbumentationsX needs mask= too
     inside = boxed["valid"] != 0
     plain = AN.Normalize(normalization="image_per_channel")(image=boxed["image"])["image"]
-    masked = AN.Normalize(normalization="image_per_channel", mask_key="valid")(
-        image=boxed["image"], valid=boxed["valid"]
+    masked = AN.Normalize(normalization="image_per_channel", mask_key="mask")(
+        image=boxed["image"], mask=boxed["valid"]
     )["image"]
     rng = np.random.default_rng(0)  # a CT-like volume: 12 slices, brighter towards the middle
     depth = np.arange(12)

@@ -101,6 +101,10 @@ def test_fixed_matches_reference(img, data):
     std = data.draw(st.lists(st.floats(0.01, 10), min_size=count, max_size=count))
     max_value = data.draw(st.sampled_from([None, 1.0, 255.0, 4095.0]))
     before = img.copy()
+    if max_value is None and img.dtype.kind == "f" and np.abs(img).max() > 2:
+        with pytest.raises(ValueError, match="takes float images to be on the 0-1 scale"):
+            F.normalize(img, mean, std, max_value)
+        return
     out = F.normalize(img, mean, std, max_value)
     used = F.default_max_pixel_value(img.dtype) if max_value is None else max_value
     reference.assert_close(
@@ -188,7 +192,7 @@ def test_uint16_full_range_exact_statistics():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_shapes_preserved(shape, dtype):
     img = (np.arange(np.prod(shape)) % 200).reshape(shape).astype(dtype)
-    assert F.normalize(img, 0.5, 0.25).shape == shape
+    assert F.normalize(img, 0.5, 0.25, 255.0).shape == shape
     for mode in PER_IMAGE:
         assert F.normalize_per_image(img, mode).shape == shape
 
@@ -305,8 +309,8 @@ def test_default_max_pixel_value():
 @pytest.mark.parametrize(
     ("img", "max_pixel_value"),
     [
-        (np.full((4, 4, 3), 3e38, np.float32), None),  # float32 path
-        (np.full((4, 4, 3), 1e300, np.float64), None),  # float64 path
+        (np.full((4, 4, 3), 3e38, np.float32), 1.0),  # float32 path
+        (np.full((4, 4, 3), 1e300, np.float64), 1.0),  # float64 path
         (np.full((4, 4, 3), 200, np.uint8), 1e-40),  # lookup-table path
         (np.full((4, 4), 60000, np.uint16), 1e-36),  # uint16 path
     ],
@@ -318,8 +322,21 @@ def test_results_beyond_float32_are_an_error_not_inf(img, max_pixel_value):
 
 def test_large_but_representable_results_are_kept():
     img = np.full((4, 4), 1e36, np.float64)
-    out = F.normalize(img, 0.0, 0.5)
+    out = F.normalize(img, 0.0, 0.5, max_pixel_value=1.0)
     assert np.all(out == np.float32(2e36))
+
+
+def test_float_images_beyond_the_0_1_scale_need_their_max_pixel_value(astronaut):
+    """A.Normalize's users feed float 0-255 images; the dtype rule would not divide them."""
+    as_float = astronaut.astype(np.float32)  # 0-255, not A.ToFloat()
+    with pytest.raises(ValueError, match=r"values up to 255.*max_pixel_value=255"):
+        F.normalize(as_float, *IMAGENET)
+    np.testing.assert_allclose(
+        F.normalize(as_float, *IMAGENET, max_pixel_value=255.0),
+        F.normalize(astronaut, *IMAGENET),
+        atol=2e-6,
+    )
+    F.normalize(np.full((2, 2), 1.9, np.float32), 0.5, 0.5)  # brightness overshoot: fine
 
 
 @pytest.mark.parametrize("mode", PER_IMAGE)

@@ -117,7 +117,8 @@ def test_letterbox_inside_the_photo_equals_the_unpadded_photo(photo):
         ],
         additional_targets={"valid": "mask"},
     )
-    out = pipeline(image=photo, valid=np.ones(photo.shape[:2], np.uint8))
+    ones = np.ones(photo.shape[:2], np.uint8)
+    out = pipeline(image=photo, valid=ones, mask=ones)  # AlbumentationsX needs mask= as well
     inside = out["valid"] != 0
     assert inside.sum() == resized.shape[0] * resized.shape[1] < inside.size
     expected = reference.per_image(resized, "image_per_channel").reshape(-1, 3)
@@ -223,10 +224,18 @@ def test_masking_errors(kwargs, match):
         AN.Normalize(**kwargs)
 
 
-def test_missing_mask_target_is_a_clear_error():
-    transform = AN.Normalize(normalization="image", mask_key="valid")
+def test_missing_or_undeclared_mask_target_is_a_clear_error():
+    def transform():
+        return AN.Normalize(normalization="image", mask_key="valid")
+
+    img, mask = np.zeros((4, 6), np.uint8), np.ones((4, 6), np.uint8)
     with pytest.raises(ValueError, match="the call has none: pass valid="):
-        A.Compose([transform])(image=np.zeros((4, 4), np.uint8))
+        A.Compose([transform()], additional_targets={"valid": "mask"})(image=img, mask=mask)
+    # not declared: a flip before Normalize would not move it (silently wrong statistics)
+    with pytest.raises(ValueError, match="'valid' is not declared as a mask target"):
+        A.Compose([A.HorizontalFlip(p=1), transform()])(image=img, valid=mask)
+    with pytest.raises(ValueError, match="declared as 'image'"):
+        A.Compose([transform()], additional_targets={"valid": "image"})(image=img, valid=img)
     with pytest.raises(ValueError, match="shape"):
         F.normalize_per_image(np.zeros((4, 4), np.uint8), "image", mask=np.ones((3, 4)))
 

@@ -57,6 +57,8 @@ def fixed(mean, std, max_value: Optional[float], origin: str) -> Callable[..., O
         if count not in (1, channels):
             return f"{origin} has {count} channel values but the image has {channels} channel"
         used = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(img.dtype, 1.0)
+        if max_value is None and img.dtype.kind == "f" and np.abs(img).max() > 2:
+            return "takes float images to be on the 0-1 scale"  # 0-255 data, surely
         with np.errstate(all="ignore"):
             x = img.astype(np.float64).reshape(-1, channels)
             values = (x / (max_value or used) - np.asarray(mean)) / np.asarray(std)
@@ -240,6 +242,6 @@ def test_known_error_predicates_can_fire():
     img = np.zeros((4, 4, 5), np.uint8)
     assert fixed(AN.get_preset("imagenet").mean, 0.2, None, "preset 'imagenet'")(img, 5)
     huge = np.full((2, 2), 1e300, np.float64)
-    assert fixed(0.0, 1e-10, None, "mean")(huge, 1) == TOO_LARGE
+    assert fixed(0.0, 1e-10, 1.0, "mean")(huge, 1) == TOO_LARGE
     assert per_pixel(np.zeros((2, 2), np.uint8), 1)
     assert math.isfinite(FLOAT32_MAX)

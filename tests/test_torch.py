@@ -90,7 +90,10 @@ def max_error(ours: torch.Tensor, expected: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", AN.list_presets())
+THREE_CHANNELS = [name for name in AN.list_presets() if len(AN.get_preset(name).mean) == 3]
+
+
+@pytest.mark.parametrize("preset", THREE_CHANNELS)
 def test_every_preset_matches_cpu_and_float64(preset):
     transform = AN.Normalize(preset=preset)
     spec = transform.spec
@@ -348,11 +351,11 @@ def test_errors_say_what_is_wrong_and_how_to_fix_it():
     with pytest.raises(ValueError, match="would be ignored"):  # the CPU's resolver, unchanged
         ANT.Normalize(preset="clip", normalization="image")
 
-    class MaskedSpec(AN.NormalizationSpec):  # the field a later issue adds to the spec
-        masked = True
-
-    with pytest.raises(ValueError, match=r"over a mask .* not implemented in albu_norm\.torch"):
-        ANT.Normalize.from_spec(MaskedSpec("image", source="test"))
+    masked = ANT.Normalize(normalization="image", masked=True)
+    with pytest.raises(ValueError, match="takes its statistics over a mask"):
+        masked(torch.zeros((1, 3, 4, 4), dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"mask must be an \(N, H, W\)"):
+        masked(torch.zeros((1, 3, 4, 4), dtype=torch.uint8), mask=torch.ones((1, 4, 5)))
     with pytest.raises(ValueError, match="no fixed inverse"):
         ANT.Denormalize.from_transform(AN.Normalize(normalization="min_max"))
     with pytest.raises(TypeError, match="floating-point"):
@@ -422,12 +425,14 @@ def test_split_pipeline_keeps_the_compose_configuration():
 
 def test_split_pipeline_refuses_what_it_cannot_split_and_says_why():
     clip = AN.Normalize(preset="clip")
+    with pytest.warns(UserWarning, match="skips 50% of calls"):
+        half_the_time = AN.Normalize(preset="clip", p=0.5)
     cases = [
         (A.Compose([clip, A.HorizontalFlip()]), "followed by HorizontalFlip"),
         (A.Compose([A.OneOf([clip, A.Blur()])]), r"inside a OneOf \(pipeline.transforms\[0\]"),
         (A.Compose([A.SomeOf([clip], n=1)]), "inside a SomeOf"),
         (A.Compose([A.Sequential([clip])]), "inside a Sequential"),
-        (A.Compose([AN.Normalize(preset="clip", p=0.5)]), "Normalize has p=0.5"),
+        (A.Compose([half_the_time]), "Normalize has p=0.5"),
         (A.Compose([clip], p=0.5), "the Compose has p=0.5"),
         (A.Compose([A.HorizontalFlip()]), "no albu_norm.Normalize"),
         (A.Compose([A.Normalize()]), "is albumentations.Normalize: replace it"),
@@ -569,3 +574,48 @@ def test_device_loader_stream_protocol(monkeypatch):
 def test_device_loader_without_cuda_says_so():
     with pytest.raises(ValueError, match="CUDA is not available here"):
         ANT.DeviceLoader([], device="cuda")
+
+
+# --------------------------------------------------------------------------------------------
+# masked statistics: the CPU transform's numbers
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", AN.functional.PER_IMAGE_NORMALIZATIONS)
+@pytest.mark.parametrize("outside", ["normalize", "fill"])
+def test_masked_statistics_match_the_cpu(mode, outside):
+    rng = np.random.default_rng(5)
+    masks = rng.random((len(BATCH), *BATCH.shape[1:3])) < 0.6
+    masks[1] = False  # no kept pixel: every value is fill
+    masks[2] = False
+    masks[2, 3, 4] = True  # one kept pixel: zeros
+    transform = AN.Normalize(normalization=mode, mask_key="mask", outside=outside, fill=-2.0)
+    module = ANT.Normalize.from_transform(transform)
+    out = module(nchw(BATCH), mask=torch.from_numpy(masks))
+    expected = A.Compose([transform])(images=BATCH, masks=masks.astype(np.uint8))["images"]
+    assert max_error(out, expected) <= 1e-5
+    assert torch.all(out[1] == -2.0)
+
+
+def test_ignore_value_and_fixed_fill_match_the_cpu():
+    batch = BATCH.copy()
+    batch[:, :5] = 0  # nodata rows
+    for kwargs in (
+        {"normalization": "image_per_channel", "ignore_value": 0},
+        {"preset": "imagenet", "ignore_value": 0, "outside": "fill", "fill": 0.0},
+    ):
+        transform = AN.Normalize(**kwargs)
+        out = ANT.Normalize.from_transform(transform)(nchw(batch))
+        expected = A.Compose([transform])(images=batch)["images"]
+        assert max_error(out, expected) <= 2e-6 if "preset" in kwargs else 1e-5
+
+
+@pytest.mark.parametrize("preset", ["sentinel2_torchgeo", "prithvi_eo_v2", "ssl4eo_s12_s1"])
+def test_multispectral_presets_on_their_bands(preset):
+    found = AN.get_preset(preset)
+    bands, top = len(found.mean), found.max_pixel_value
+    raw = (np.random.default_rng(2).random((2, 6, 5, bands)) * top).astype(np.float32)
+    transform = AN.Normalize(preset=preset)
+    out = ANT.Normalize.from_transform(transform)(torch.from_numpy(raw).permute(0, 3, 1, 2))
+    expected = A.Compose([transform])(images=raw)["images"]
+    np.testing.assert_allclose(to_nhwc(out), expected, rtol=1e-6, atol=2e-6)

@@ -66,12 +66,7 @@ def list_presets(pattern: Optional[str] = None) -> list[str]:
     if pattern is None:
         return sorted(_registry)
     own = [name for name in _registry if fnmatch.fnmatchcase(name, pattern)]
-    models = model_names(pattern) if _may_match_models(pattern) else ()
-    return sorted({*own, *models})
-
-
-def _may_match_models(pattern: str) -> bool:
-    return any(fnmatch.fnmatchcase(prefix, pattern[: len(prefix)]) for prefix in MODEL_PREFIXES)
+    return sorted({*own, *model_names(pattern)})
 
 
 def get_preset(name: str) -> Preset:
@@ -116,15 +111,26 @@ def _model_preset(name: str) -> Optional[Preset]:
 
 
 def _unknown_message(name: str) -> str:
+    bare = name.split("hf-hub:", 1)[-1].split("hf_hub:", 1)[-1]
+    for prefix in MODEL_PREFIXES:  # a model name without its library prefix, or a hub name
+        candidate = bare if bare.startswith(prefix) else prefix + bare
+        if candidate != name and model_entry(candidate) is not None:
+            return (
+                f"unknown preset {name!r}. Did you mean {candidate!r}? Model names carry their "
+                "library as a prefix: 'timm/' + a name of timm.list_pretrained(), or "
+                "'open_clip/<model>:<tag>'."
+            )
     if name.startswith(MODEL_PREFIXES):
         prefix = next(p for p in MODEL_PREFIXES if name.startswith(p))
         candidates = model_names(prefix + "*")
-        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.75)
+        architectures = sorted({c.split(".", 1)[0] for c in candidates if prefix == "timm/"})
+        close = difflib.get_close_matches(name, [*candidates, *architectures], n=3, cutoff=0.75)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         return (
             f"unknown model {name!r}.{hint} Names are spelled as the library lists them "
-            f"({len(candidates)} known): albu_norm.list_presets({prefix + '*'!r}) lists them; "
-            "the table came from the versions in albu_norm._model_table.table_info()."
+            f"({len(candidates)} known): albu_norm.list_presets({prefix + '*'!r}) lists them "
+            "(`albu-norm presets --models` too), as the timm and open_clip versions of the "
+            "shipped table list them."
         )
     close = difflib.get_close_matches(name.lower(), list(_registry), n=3)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""

@@ -48,16 +48,6 @@ def spec_of(transform: Any) -> NormalizationSpec:
     )
 
 
-def check_unmasked(spec: NormalizationSpec) -> None:
-    """Masked statistics (a mask per image, or an ignore_value) are not on the device yet."""
-    if getattr(spec, "masked", False) or getattr(spec, "ignore_value", None) is not None:
-        raise ValueError(
-            f"{spec.source}: statistics over a mask (mask_key) or leaving out an ignore_value "
-            "are not implemented in albu_norm.torch yet; normalize these images with the CPU "
-            "transform (albu_norm.Normalize)."
-        )
-
-
 def keep_precision(module: nn.Module, result: Any, constants: Any) -> Any:
     """After ``module.to(dtype)`` / ``.half()``: the constants keep their own dtype (their
     digits are part of the numbers), recomputed from the spec on the buffers' new device."""

@@ -33,8 +33,12 @@ class Denormalize(nn.Module):
     :class:`Normalize` is lossless.
 
     Args:
-        mean, std, max_pixel_value, preset, stats, input_channel_order: as :class:`Normalize`
-            (None max_pixel_value means 255).
+        mean: as :class:`Normalize`.
+        std: as :class:`Normalize`.
+        max_pixel_value: as :class:`Normalize`; None means 255.
+        preset: as :class:`Normalize`.
+        stats: as :class:`Normalize`.
+        input_channel_order: as :class:`Normalize`.
         layout: the layout of the *output* images: "NCHW" (default) or "NHWC" (for viewing).
     Shape:
         input (N, C, H, W) float (the output of :class:`Normalize`); output uint8 of ``layout``.

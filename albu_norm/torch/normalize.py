@@ -48,7 +48,6 @@ from albu_norm.torch._checks import (
     check_layout,
     check_out,
     check_output_dtype,
-    check_unmasked,
     exporting,
     keep_precision,
     spec_of,
@@ -96,6 +95,13 @@ class Normalize(nn.Module):
         stats: a statistics file of ``albu-norm stats`` or its record.
         input_channel_order: "RGB" or "BGR": the order of the images; a preset of the other
             order (caffe, detectron2) reverses the channels first.
+        masked: a statistics mask comes with each call (``forward(images, mask=...)``), as
+            ``mask_key`` on the CPU: per-image statistics over the pixels where it is nonzero.
+        ignore_value: nodata (one number, or one per channel): pixels whose every channel
+            equals it are left out of the statistics.
+        outside: "normalize" (default) or "fill": what the left-out pixels become.
+        fill: their value with ``outside="fill"``, and every value of an image with no kept
+            pixel.
         layout: "NCHW" (a collate of ``ToTensorV2`` outputs) or "NHWC" (a collate of HWC
             arrays). The output is (N, C, H, W), contiguous, either way.
         dtype: output dtype, torch.float32 (default), torch.float16 or torch.bfloat16.
@@ -136,6 +142,10 @@ class Normalize(nn.Module):
         stats: Any = None,
         input_channel_order: str = "RGB",
         *,
+        masked: bool = False,
+        ignore_value: Any = None,
+        outside: str = "normalize",
+        fill: float = 0.0,
         layout: str = "NCHW",
         dtype: torch.dtype = torch.float32,
     ) -> None:
@@ -147,6 +157,10 @@ class Normalize(nn.Module):
             preset=preset,
             stats=stats,
             input_channel_order=input_channel_order,
+            masked=masked,
+            ignore_value=ignore_value,
+            outside=outside,
+            fill=fill,
         )
         super().__init__()
         self._setup(spec, layout, dtype)
@@ -184,7 +198,6 @@ class Normalize(nn.Module):
         return cls.from_spec(spec_of(transform), layout=layout, dtype=dtype)
 
     def _setup(self, spec: NormalizationSpec, layout: str, dtype: torch.dtype) -> None:
-        check_unmasked(spec)
         self.spec = spec
         self.layout = check_layout(layout)
         self.dtype = check_output_dtype(dtype)
@@ -210,11 +223,19 @@ class Normalize(nn.Module):
             f"layout={self.layout!r}, dtype={self.dtype}"
         )
 
-    def forward(self, images: torch.Tensor, *, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        images: torch.Tensor,
+        *,
+        mask: Optional[torch.Tensor] = None,
+        out: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Normalize ``images`` (see the class docstring).
 
         Args:
             images: the batch, per ``layout``.
+            mask: (N, H, W) statistics masks (nonzero = the pixel counts), when the spec is
+                ``masked`` (e.g. the collated ``valid`` masks of a letterbox pipeline).
             out: optional (N, C, H, W) contiguous tensor of ``dtype`` on the images' device to
                 write into, reused across batches. On the CPU a fresh 38 MB output (64 images
                 of 224 x 224) costs more in page faults than the arithmetic; CUDA's caching
@@ -226,14 +247,46 @@ class Normalize(nn.Module):
         view = images.permute(0, 3, 1, 2) if self.layout == "NHWC" else images
         if out is not None:
             check_out(out, view, self.dtype)
+        kept = self._kept(view, mask)
         if self.spec.per_image:
-            result = self._per_image(view)
+            result = self._per_image(view, kept)
         else:
             self._check_fits(view, images.shape)
             result = self._fixed(view, out)
+        if kept is not None and self.spec.outside == "fill":
+            result = result.masked_fill_(~kept, self.spec.fill)
         if out is None or result is out:
             return result
         return out.copy_(result)
+
+    def _kept(self, view: torch.Tensor, mask: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """(N, 1, H, W) bool: the pixels that count; None when all do."""
+        spec = self.spec
+        if spec.masked and mask is None:
+            raise ValueError(
+                "this normalization takes its statistics over a mask: call norm(images, "
+                "mask=masks) with (N, H, W) masks (nonzero = the pixel counts)."
+            )
+        if mask is not None and not spec.masked:
+            raise ValueError("a mask was given, but this module was built without masked=True.")
+        kept = None
+        if mask is not None:
+            n, _, h, w = view.shape
+            if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != (n, h, w):
+                shape = tuple(getattr(mask, "shape", ()))
+                raise ValueError(f"mask must be an (N, H, W) = {(n, h, w)} tensor, got {shape}.")
+            kept = (mask != 0).to(view.device).unsqueeze(1)
+        if spec.ignore_value is not None:
+            values = torch.tensor(spec.ignore_value, dtype=torch.float64, device=view.device)
+            if values.numel() not in (1, view.shape[1]):
+                raise ValueError(
+                    f"ignore_value has {values.numel()} values but the batch has {view.shape[1]} "
+                    "channels; give one value, or one per channel."
+                )
+            data = view.to(torch.float64) if view.dtype != torch.float32 else view
+            nodata = (data == values.to(data.dtype).reshape(1, -1, 1, 1)).all(dim=1, keepdim=True)
+            kept = ~nodata if kept is None else kept & ~nodata
+        return kept
 
     # ----------------------------------------------------------------------------------------
 
@@ -315,7 +368,7 @@ class Normalize(nn.Module):
             values = values.clamp(clip[0], clip[1])
         return _round(values * scale + offset, self.dtype)
 
-    def _per_image(self, view: torch.Tensor) -> torch.Tensor:
+    def _per_image(self, view: torch.Tensor, kept: Optional[torch.Tensor] = None) -> torch.Tensor:
         n, c, h, w = view.shape
         mode = self.spec.normalization
         # one float64 copy, contiguous (N, C, H, W): the statistics and the affine work on it
@@ -323,31 +376,66 @@ class Normalize(nn.Module):
         groups = (
             values.reshape(n, c, -1) if mode.endswith("per_channel") else values.reshape(n, 1, -1)
         )
-        low = groups.amin(dim=-1, keepdim=True)
-        high = groups.amax(dim=-1, keepdim=True)
-        uniform = low == high  # exact, unlike a float mean compared with the pixels
-        if mode.startswith("min_max"):
-            center, spread = low, high - low
+        if kept is not None:
+            center, spread, uniform = _masked_statistics(values, kept, mode)
         else:
-            variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
-            spread = variance.sqrt()
-            if mode == "per_image_standardization":
-                # TensorFlow's floor, tensorflow/python/ops/image_ops_impl.py, on the image's
-                # own values: 1 / sqrt(number of values of the image)
-                spread = spread.clamp(min=1.0 / math.sqrt(c * h * w))
-            center = torch.where(uniform, low, mean)
-            spread = torch.where(uniform, torch.zeros_like(spread), spread)
+            low = groups.amin(dim=-1, keepdim=True)
+            high = groups.amax(dim=-1, keepdim=True)
+            uniform = low == high  # exact, unlike a float mean compared with the pixels
+            if mode.startswith("min_max"):
+                center, spread = low, high - low
+            else:
+                variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
+                spread = variance.sqrt()
+                if mode == "per_image_standardization":
+                    # TensorFlow's floor, tensorflow/python/ops/image_ops_impl.py, on the
+                    # image's own values: 1 / sqrt(number of values of the image)
+                    spread = spread.clamp(min=1.0 / math.sqrt(c * h * w))
+                center = torch.where(uniform, low, mean)
+        spread = torch.where(uniform, torch.zeros_like(spread), spread)
         positive = spread > 0
         scale = torch.where(positive, 1.0 / torch.where(positive, spread, 1.0), 0.0)
         if exporting():
-            return _round(((groups - center) * scale).reshape(n, c, h, w), self.dtype)
-        groups.sub_(center).mul_(scale)
-        return _round(values, self.dtype)
+            result = _round(((groups - center) * scale).reshape(n, c, h, w), self.dtype)
+        else:
+            groups.sub_(center).mul_(scale)
+            result = _round(values, self.dtype)
+        if kept is not None:  # an image with no kept pixel: every value is fill
+            empty = ~kept.flatten(1).any(dim=1)
+            result[empty] = self.spec.fill
+        return result
 
 
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
+
+
+def _masked_statistics(
+    values: torch.Tensor, kept: torch.Tensor, mode: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(center, spread, uniform) of a per-image mode over the kept pixels, as on the CPU (the
+    TF floor with N = the kept values), shaped (N, 1 or C, 1) like the unmasked groups."""
+    n, c = values.shape[:2]
+    per_channel = mode.endswith("per_channel")
+    weights = kept.expand_as(values).reshape(n, c, -1)
+    data = values.reshape(n, c, -1)
+    if not per_channel:
+        weights, data = weights.reshape(n, 1, -1), data.reshape(n, 1, -1)
+    inf = torch.tensor(float("inf"), dtype=values.dtype, device=values.device)
+    low = torch.where(weights, data, inf).amin(dim=-1, keepdim=True)
+    high = torch.where(weights, data, -inf).amax(dim=-1, keepdim=True)
+    uniform = (low == high) | ~torch.isfinite(low)  # one value, or none kept
+    low = torch.where(torch.isfinite(low), low, torch.zeros_like(low))
+    if mode.startswith("min_max"):
+        return low, torch.where(uniform, 0.0, high - low), uniform
+    count = weights.sum(dim=-1, keepdim=True).to(values.dtype).clamp(min=1)
+    mean = torch.where(weights, data, 0.0).sum(dim=-1, keepdim=True) / count
+    deviations = torch.where(weights, data - mean, 0.0)
+    spread = ((deviations * deviations).sum(dim=-1, keepdim=True) / count).sqrt()
+    if mode == "per_image_standardization":  # N = the kept values (a global mode: all channels)
+        spread = torch.maximum(spread, 1.0 / count.sqrt())
+    return torch.where(uniform, low, mean), spread, uniform
 
 
 def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:

@@ -54,6 +54,8 @@ _MASK_FALLBACKS = {
     "volume": ("mask3d",),
     "volumes": ("masks3d",),
 }
+# Albumentations' mask targets: moved with the image by every spatial transform.
+_MASK_TARGETS = ("mask", "masks", "mask3d", "masks3d")
 # The rank a statistics mask must have, per kind of target.
 _MASK_RANKS = {"image": 2, "images": 3, "volume": 3, "volumes": 4}
 
@@ -162,10 +164,25 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
             ]
         )
 
+    def add_targets(self, additional_targets: dict[str, str]) -> None:
+        # Albumentations 2.0.8 keeps only the targets this transform applies to; the statistics
+        # mask is not one of them, and we need to know that it was declared a mask
+        self._declared_targets = {**getattr(self, "_declared_targets", {}), **additional_targets}
+        super().add_targets(additional_targets)
+
     def params_from_data(self, data: dict[str, Any]) -> dict[str, Any]:
         key = getattr(self, "mask_key", None)
         if key is None:
             return {}
+        declared = getattr(self, "_declared_targets", {}).get(key)
+        if key not in _MASK_TARGETS and declared not in _MASK_TARGETS:
+            raise ValueError(
+                f"{type(self).__name__}(mask_key={key!r}): {key!r} is not declared as a mask "
+                f"target{f' (it is declared as {declared!r})' if declared else ''}, so the crops, "
+                "pads and flips before this transform would not move it with the image and the "
+                f"statistics would come from the wrong pixels. Declare it: A.Compose([...], "
+                f"additional_targets={{{key!r}: 'mask'}}); or use mask_key='mask'."
+            )
         names = {key, *(sum(_MASK_FALLBACKS.values(), ()) if key == "mask" else ())}
         found = {name: data[name] for name in names if data.get(name) is not None}
         if not found:
@@ -173,7 +190,7 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
                 f"{type(self).__name__}(mask_key={key!r}) takes its statistics over the "
                 f"{key!r} target of the same call, and the call has none: pass {key}=... (a mask "
                 f"of the image's height and width; declare additional_targets={{{key!r}: "
-                "'mask'}} in A.Compose for a name other than 'mask')."
+                "'mask'} in A.Compose for a name other than 'mask')."
             )
         return {"stats_masks": found}
 
