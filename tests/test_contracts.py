@@ -421,7 +421,7 @@ def test_cli_unreachable_scheduler_is_a_short_message():
     from albu_norm.stats import compute_stats_dask
 
     with pytest.raises(ValueError, match="cannot reach the Dask scheduler"):
-        compute_stats_dask([Path("x.png")], "tcp://127.0.0.1:9", timeout=1)
+        compute_stats_dask([Path("x.png")], "tcp://127.0.0.1:9", timeout=0.3)
 
 
 def test_cli_presets_into_a_closed_pipe():
