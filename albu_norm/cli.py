@@ -1,9 +1,9 @@
 """The ``albu-norm`` command line: dataset statistics and the preset table.
 
 albu-norm stats DIR_OR_GLOB [...] [--out stats.json] [--workers N] [--max-pixel-value V]
-                [--sample N] [--seed S] [--color rgb|gray|unchanged] [--ignore-value V ...]
-                [--percentiles Q ...] [--allow-failures] [--scheduler ADDRESS]
-albu-norm presets
+                [--sample N] [--seed S] [--color rgb|gray|unchanged] [--ignore-value V[,V...]]
+                [--percentiles Q,Q,...] [--allow-failures] [--scheduler ADDRESS]
+albu-norm presets [NAME_OR_PATTERN] [--models]
 
 Exit status of ``stats`` (for scripts):
 
@@ -36,7 +36,7 @@ OUT_SUFFIXES = (".json", ".yaml", ".yml")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="albu-norm",
-        description=__doc__.splitlines()[0],
+        description="The albu-norm command line: dataset statistics and the preset table.",
         epilog="Exit status of stats: 0 every file read; 1 files failed (statistics not written "
         "unless --allow-failures); 2 bad arguments, no images, mixed channel counts.",
     )
@@ -69,18 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument(
         "--ignore-value",
-        type=float,
-        nargs="+",
+        type=_numbers,
         default=None,
-        help="nodata: pixels whose every channel equals it (one value, or one per channel) "
-        "are left out",
+        metavar="V[,V...]",
+        help="nodata: pixels whose every channel equals it (one value, or one per channel, "
+        "comma-separated) are left out",
     )
     stats.add_argument(
         "--percentiles",
-        type=float,
-        nargs="*",
-        default=[0.5, 1.0, 50.0, 99.0, 99.5],
-        help="percentiles to report (integer images; default 0.5 1 50 99 99.5)",
+        type=_numbers,
+        default=(0.5, 1.0, 50.0, 99.0, 99.5),
+        metavar="Q,Q,...",
+        help="percentiles to report, comma-separated (integer images; default 0.5,1,50,99,99.5)",
     )
     stats.add_argument(
         "--allow-failures",
@@ -92,25 +92,56 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    commands.add_parser("presets", help="list the registered presets with their sources")
+    presets = commands.add_parser(
+        "presets",
+        help="list the presets with their sources, or show one",
+        description="List the families (and your registered presets) with their sources; with "
+        "a name, show that preset (model names too); with a pattern such as 'timm/convnext*', "
+        "list the matching names.",
+    )
+    presets.add_argument("name", nargs="?", help="a preset or model name, or a shell pattern")
+    presets.add_argument(
+        "--models", action="store_true", help="list every timm and open_clip model name too"
+    )
     return parser
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    """argparse type: one number or comma-separated numbers ("0", "0,0,0", "0.5,99.5")."""
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.5,99.5, got {text!r}"
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
     args = _parser().parse_args(argv)
     if args.command == "presets":
-        return _presets()
+        return _presets(args.name, args.models)
     return _stats(args, list(sys.argv[1:] if argv is None else argv))
 
 
-def _presets() -> int:
+def _presets(name: str | None, models: bool) -> int:
     try:
-        for name in list_presets():
-            preset = get_preset(name)
+        if name is not None and not any(char in name for char in "*?["):
+            try:
+                preset = get_preset(name)
+            except ValueError as error:
+                print(f"albu-norm presets: error: {error}", file=sys.stderr)
+                return EXIT_USAGE
+            for field, value in vars(preset).items():
+                if value not in (None, ""):
+                    print(f"{field:>15s}: {value}")
+            return EXIT_OK
+        names = list_presets(name) if name else list_presets("*" if models else None)
+        for found in names:
+            preset = get_preset(found)
             mean = ", ".join(f"{v:.8g}" for v in preset.mean)
             std = ", ".join(f"{v:.8g}" for v in preset.std)
-            print(f"{name:12s} {preset.channel_order}  mean ({mean})  std ({std})")
+            print(f"{found:12s} {preset.channel_order}  mean ({mean})  std ({std})")
             print(f"{'':12s}      source: {preset.source}")
         sys.stdout.flush()
     except BrokenPipeError:  # `albu-norm presets | head`: the reader has gone, which is fine
@@ -204,9 +235,11 @@ def _table(stats: Any) -> str:
         f"{'channel':>7} {'mean':>12} {'std':>12} {'min':>9} {'max':>9} "
         f"{'mean (0-1)':>12} {'std (0-1)':>12}",
     ]
+    labels = list(stats.channel_order) if len(stats.mean_raw) == 3 else None
     for c in range(len(stats.mean_raw)):
+        label = labels[c] if labels else str(c)
         lines.append(
-            f"{c:>7} {stats.mean_raw[c]:>12.6f} {stats.std_raw[c]:>12.6f} "
+            f"{label:>7} {stats.mean_raw[c]:>12.6f} {stats.std_raw[c]:>12.6f} "
             f"{stats.min_raw[c]:>9g} {stats.max_raw[c]:>9g} "
             f"{stats.mean[c]:>12.8f} {stats.std[c]:>12.8f}"
         )

@@ -147,7 +147,12 @@ def masks(photo: np.ndarray, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--out", type=Path, default=ROOT.parent / "docs" / "images")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT.parent / "docs" / "images",
+        help="folder for the PNGs (default: docs/images of the repository)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     photo = load_rgb(PHOTO)

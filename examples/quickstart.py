@@ -53,27 +53,30 @@ def main() -> None:
     model = AN.Normalize(preset=MODEL)
     print(f"1. the model's normalization by name: Normalize(preset={MODEL!r})")
     print(f"   {channels(model(image=view)['image'])}")
-    print("   ImageNet's mean/std, not this photo's: mean 0 / std 1 only over all of ImageNet.")
+    print("   this checkpoint uses ImageNet's mean/std, so one photo is not mean 0 / std 1.")
 
     per_image = AN.Normalize(normalization="image_per_channel")
     print("\n2. statistics of the crop itself: Normalize(normalization='image_per_channel')")
     print(f"   {channels(per_image(image=view)['image'])}")
 
-    print("\n3. two silent bugs of A.Normalize, and albu_norm's answers")
+    print("\n3. two silent bugs of A.Normalize (and what AN.Normalize gives)")
     as_float = (view / 255.0).astype(np.float32)  # what A.ToFloat() gives
     theirs = A.Normalize()(image=as_float)["image"]
     ours = AN.Normalize()(image=as_float)["image"]
     reference = AN.Normalize()(image=view)["image"]
-    print(f"   float image in [0, 1]: A.Normalize divides by 255 again: {channels(theirs)}")
-    print(f"   AN.Normalize follows the dtype: same as the uint8 image to "
-          f"{np.abs(ours - reference).max():.0e}")  # fmt: skip
+    print(f"   a float image in [0, 1]: A.Normalize divides by 255 again: {channels(theirs)}")
+    print(f"   (AN.Normalize follows the dtype: max |difference| from the uint8 result "
+          f"{np.abs(ours - reference).max():.0e})")  # fmt: skip
     dark = (view // 4).astype(np.uint8)
     batch = np.stack([dark, view])
     pooled = A.Compose([A.Normalize(normalization="image")])(images=batch)["images"]
     each = A.Compose([AN.Normalize(normalization="image")])(images=batch)["images"]
     means = lambda out: ", ".join(f"{round(float(o.mean()), 2) + 0.0:+.2f}" for o in out)  # noqa: E731
-    print(f"   a dark and a bright image in one batch: A.Normalize pools the statistics "
-          f"(means {means(pooled)}); AN.Normalize, per image: {means(each)}")  # fmt: skip
+    print(
+        f"   a dark and a bright image in one batch: A.Normalize pools the statistics "
+        f"(means {means(pooled)})"
+    )
+    print(f"   (AN.Normalize, per image: means {means(each)})")  # fmt: skip
 
     pipeline = A.Compose([A.CenterCrop(224, 224), model])
     with tempfile.TemporaryDirectory() as folder:

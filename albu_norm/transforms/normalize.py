@@ -94,7 +94,7 @@ class Normalize(NormalizationTransform):
             pixel is kept (a crop that fell entirely in the padding); output units.
         per_slice: volumes (``volume=``, ``volumes=``): False (default) normalizes each volume
             with one set of statistics (per channel in the per-channel modes), as nnU-Net and
-            MONAI; True normalizes slice by slice (albu_norm 0.1.0 and Albumentations' default).
+            MONAI; True normalizes slice by slice (albu_norm 0.1.0's behaviour).
         p: probability of applying the transform (default 1.0, as in A.Normalize).
 
     Targets:

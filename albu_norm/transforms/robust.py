@@ -136,7 +136,7 @@ class RobustNormalize(NormalizationTransform):
         if missing:
             raise ValueError(
                 f"{path} has no percentiles {missing} (it has {sorted(keys)}); run "
-                f"`albu-norm stats ... --percentiles {' '.join(str(q) for q in percentiles)}`."
+                f"`albu-norm stats ... --percentiles {','.join(str(q) for q in percentiles)}`."
             )
         if "mean_raw" not in record or "std_raw" not in record:
             raise ValueError(f"{path} has no mean_raw/std_raw: write it with `albu-norm stats`.")
