@@ -27,10 +27,10 @@ IMAGES = Path(__file__).resolve().parent / "images"
 MODEL = "timm/resnet50.a1_in1k"
 
 
-def pil_reference(rgb: np.ndarray, preset: AN.Preset) -> np.ndarray:
-    """timm's eval transform on a PIL image, written from transforms_imagenet_eval: the shorter
-    side to floor(size / crop_pct) (the longer one truncated, as torchvision), PIL bicubic,
-    center crop (torchvision rounds the offsets), /255, (x - mean) / std."""
+def timm_eval(rgb: np.ndarray, preset: AN.Preset, resize) -> np.ndarray:
+    """timm's eval transform (transforms_imagenet_eval) with a given resize: the shorter side to
+    floor(size / crop_pct) (the longer one truncated, as torchvision), center crop (torchvision
+    rounds the offsets half to even), /255, (x - mean) / std."""
     _, size, _ = preset.input_size
     scale = math.floor(size / preset.crop_pct)
     height, width = rgb.shape[:2]
@@ -38,27 +38,21 @@ def pil_reference(rgb: np.ndarray, preset: AN.Preset) -> np.ndarray:
         new_width, new_height = scale, int(scale * height / width)
     else:
         new_width, new_height = int(scale * width / height), scale
-    resized = np.asarray(Image.fromarray(rgb).resize((new_width, new_height), Image.BICUBIC))
-    top = round((new_height - size) / 2.0)  # half to even, as torchvision
+    resized = resize(rgb, new_width, new_height)
+    top = round((new_height - size) / 2.0)
     left = round((new_width - size) / 2.0)
     crop = resized[top : top + size, left : left + size] / 255.0
     return (crop - np.array(preset.mean)) / np.array(preset.std)
 
 
-def same_geometry(rgb: np.ndarray, preset: AN.Preset, flag: int) -> np.ndarray:
-    """OpenCV's resize with PIL's geometry (same size, same crop): the interpolation alone."""
-    _, size, _ = preset.input_size
-    scale = math.floor(size / preset.crop_pct)
-    height, width = rgb.shape[:2]
-    if width <= height:
-        new_width, new_height = scale, int(scale * height / width)
-    else:
-        new_width, new_height = int(scale * width / height), scale
-    resized = cv2.resize(rgb, (new_width, new_height), interpolation=flag)
-    top = round((new_height - size) / 2.0)  # half to even, as torchvision
-    left = round((new_width - size) / 2.0)
-    crop = resized[top : top + size, left : left + size] / 255.0
-    return (crop - np.array(preset.mean)) / np.array(preset.std)
+def pil_bicubic(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """PIL's bicubic resize, as torchvision's Resize on a PIL image (what timm uses)."""
+    return np.asarray(Image.fromarray(rgb).resize((width, height), Image.BICUBIC))
+
+
+def opencv(flag: int):
+    """OpenCV's resize with ``flag``: PIL's geometry, so only the interpolation differs."""
+    return lambda rgb, width, height: cv2.resize(rgb, (width, height), interpolation=flag)
 
 
 def main() -> None:
@@ -73,13 +67,13 @@ def main() -> None:
     rows = []
     for path in sorted(IMAGES.glob("*.jpg")):
         rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-        reference = pil_reference(rgb, preset)
+        reference = timm_eval(rgb, preset, pil_bicubic)
         row = []
         for flag in (cv2.INTER_CUBIC, cv2.INTER_AREA):
             out = AN.eval_transforms(MODEL, interpolation=flag)(image=rgb)["image"]
             row.append(float(np.abs(out - reference).mean()))
         for flag in (cv2.INTER_CUBIC, cv2.INTER_AREA):
-            row.append(float(np.abs(same_geometry(rgb, preset, flag) - reference).mean()))
+            row.append(float(np.abs(timm_eval(rgb, preset, opencv(flag)) - reference).mean()))
         rows.append(row)
         size = f"{rgb.shape[1]}x{rgb.shape[0]}"
         print(f"{path.stem:10s} {size:>9s} " + " ".join(f"{v:14.4f}" for v in row))

@@ -28,10 +28,11 @@ import os
 import warnings
 from abc import ABC
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import numpy as np
 from albumentations.core.transforms_interface import ImageOnlyTransform
+from pydantic import BaseModel, field_validator
 
 from albu_norm._checks import channel_values
 from albu_norm.transforms._compat import ReadsCallData
@@ -256,6 +257,19 @@ def channel_values_or_none(value: Any, info: Any) -> Any:
     return (
         values[0] if len(values) == 1 and not isinstance(value, (Sequence, np.ndarray)) else values
     )
+
+
+class MaskingFields(BaseModel):
+    """The schema fields of the statistics mask (Normalize, RobustNormalize): checked by the
+    spec's resolver, with the rest of the configuration."""
+
+    mask_key: Optional[str] = None
+    ignore_value: Optional[Union[float, tuple[float, ...]]] = None
+    outside: str = "normalize"
+    fill: float = 0.0
+    per_slice: bool = False
+
+    _ignore_values = field_validator("ignore_value", mode="before")(channel_values_or_none)
 
 
 def path_or_value(value: Any) -> Any:

@@ -14,6 +14,7 @@ from pydantic import field_validator, model_validator
 
 from albu_norm.spec import NormalizationSpec, resolve_spec
 from albu_norm.transforms._base import (
+    MaskingFields,
     NormalizationTransform,
     channel_values_or_none,
     path_or_value,
@@ -125,7 +126,7 @@ class Normalize(NormalizationTransform):
         (dtype('float32'), (32, 32, 3))
     """
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(MaskingFields, BaseTransformInitSchema):
         mean: Optional[ChannelValues] = None
         std: Optional[ChannelValues] = None
         max_pixel_value: Optional[float] = None
@@ -133,15 +134,7 @@ class Normalize(NormalizationTransform):
         preset: Optional[str] = None
         stats: Optional[Union[str, dict[str, Any]]] = None
         input_channel_order: str = "RGB"
-        mask_key: Optional[str] = None
-        ignore_value: Optional[ChannelValues] = None
-        outside: str = "normalize"
-        fill: float = 0.0
-        per_slice: bool = False
-
-        _values = field_validator("mean", "std", "ignore_value", mode="before")(
-            channel_values_or_none
-        )
+        _values = field_validator("mean", "std", mode="before")(channel_values_or_none)
         _paths = field_validator("stats", mode="before")(path_or_value)
 
         @model_validator(mode="after")

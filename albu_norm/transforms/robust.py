@@ -14,6 +14,7 @@ from albu_norm.robust import check_robust_method, normalize_robust
 from albu_norm.spec import NormalizationSpec, resolve_spec
 from albu_norm.stats.result import load_stats
 from albu_norm.transforms._base import (
+    MaskingFields,
     NormalizationTransform,
     channel_values_or_none,
     schema_check,
@@ -71,22 +72,14 @@ class RobustNormalize(NormalizationTransform):
         ``documentation/explanation_normalization.md``. scikit-learn ``RobustScaler``.
     """
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(MaskingFields, BaseTransformInitSchema):
         method: str = "percentile_zscore"
         percentiles: Optional[tuple[float, float]] = None
         per_channel: bool = False
         clip_range: Optional[tuple[float, float]] = None
         mean: Optional[ChannelValues] = None
         std: Optional[ChannelValues] = None
-        mask_key: Optional[str] = None
-        ignore_value: Optional[ChannelValues] = None
-        outside: str = "normalize"
-        fill: float = 0.0
-        per_slice: bool = False
-
-        _values = field_validator("mean", "std", "ignore_value", mode="before")(
-            channel_values_or_none
-        )
+        _values = field_validator("mean", "std", mode="before")(channel_values_or_none)
 
         @model_validator(mode="after")
         @schema_check
