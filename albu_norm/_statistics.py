@@ -153,7 +153,10 @@ def per_image_plan(img: np.ndarray, normalization: str) -> PerImagePlan:
         # TensorFlow's floor (tensorflow/python/ops/image_ops_impl.py): the std is capped
         # away from zero at 1 / sqrt(number of values), on the image's own scale. A uniform
         # image keeps spread 0: its output is exactly 0 either way (x - mean = 0).
-        floor = math.ldexp(1.0 / math.sqrt(img.size), -int(exponents[0]))
+        # on the scaled source's units; beyond float64 (an image of tiny values, scaled up)
+        # the floor divides every value to 0, as it does in float32 for the image itself
+        with np.errstate(over="ignore"):
+            floor = float(np.ldexp(1.0 / math.sqrt(img.size), -int(exponents[0])))
         spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
     scale = reciprocal_or_zero(spread)
     if len(center) != channels:  # statistics over all channels: the same for each

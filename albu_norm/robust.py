@@ -34,7 +34,7 @@ from albu_norm._checks import (
     default_max_pixel_value,
     num_channels,
 )
-from albu_norm._kernels import affine, fill_outside
+from albu_norm._kernels import affine, divide, fill_outside
 from albu_norm._statistics import (
     fixed_center_scale,
     masked_plan,
@@ -156,17 +156,18 @@ def normalize_robust(
         return fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
     low, high = _percentiles(counted, (low_q, high_q), per_channel)
     _clip_into(img, _per_channel(low, channels), _per_channel(high, channels), out)
-    source = out
     if method == "percentile_min_max":
-        center, scale = low, reciprocal_or_zero(high - low)
+        # the bounds as clipped (float32): the clipped minimum maps to exactly 0, the maximum
+        # to exactly 1 (the min-max kernel)
+        low32, high32 = (_per_channel(v, channels).astype(np.float32) for v in (low, high))
+        low64 = low32.astype(np.float64)
+        divide(out, low64, high32.astype(np.float64) - low64, out)
     else:
         mode = "image_per_channel" if per_channel else "image"
         plan = per_image_plan(out, mode) if kept is None else masked_plan(out, mode, kept)
         if plan is None:  # pragma: no cover - pixels are kept (checked above)
             raise ValueError("no pixel is kept: there are no statistics.")
-        source, center, scale = plan.source, plan.center, plan.scale
-    center, scale = _per_channel(center, channels), _per_channel(scale, channels)
-    affine(source, center, scale, out, cached=False, bounded=True)
+        affine(plan.source, plan.center, plan.scale, out, cached=False, bounded=True)
     return fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
 
 
