@@ -23,14 +23,16 @@ and the C channels):
     y = v / max(c, sigma)                          (divisive)
 
 with ``c`` the image's mean of sigma (Jarrett et al.) or a constant. Computed in float32 on the
-image's own values with OpenCV's ``GaussianBlur`` (reflect-101 borders). Where ``max(c, sigma)``
-is 0 the input is locally flat and the output is 0.
+image's own values, centered on the image's mean, with OpenCV's ``GaussianBlur`` (reflect-101
+borders). Where ``max(c, sigma)`` is 0 (within float32 rounding: 16 ulps of the largest
+deviation) the input is locally flat and the output is 0; a uniform image gives exact zeros.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -39,17 +41,22 @@ from albu_norm._checks import check_image, num_channels
 from albu_norm._kernels import check_float32_range
 from albu_norm._statistics import power_of_two_scaled, reciprocal_or_zero
 
+# A local std this many float32 ulps of the largest deviation or less is rounding, not contrast.
+_FLAT_ULPS = 16
+
 __all__ = [
     "check_lcn_parameters",
     "check_statistics_image",
     "load_statistics_image",
     "local_contrast_normalize",
     "normalize_per_pixel",
+    "per_pixel_statistics",
 ]
 
 
 def check_statistics_image(stat: np.ndarray, name: str) -> np.ndarray:
-    """Validate a per-pixel statistics image and return it as float32 (H, W, C)/(H, W).
+    """Validate a per-pixel statistics image and return it as a read-only float64 array of its
+    shape, (H, W) or (H, W, C).
 
     Raises:
         TypeError, ValueError: not a finite real array of 2 or 3 dimensions.
@@ -63,15 +70,16 @@ def check_statistics_image(stat: np.ndarray, name: str) -> np.ndarray:
         raise TypeError(
             f"{name} must hold real numbers (integers or floats), got dtype {stat.dtype}."
         )
-    values = stat.astype(np.float32)
+    values = stat.astype(np.float64)
     if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} holds NaN/Inf or values beyond float32.")
+        raise ValueError(f"{name} holds NaN or Inf.")
+    values.flags.writeable = False
     return values
 
 
 def load_statistics_image(path: str | os.PathLike[str], name: str) -> np.ndarray:
     """Load a statistics image saved with ``np.save``, never unpickling (``allow_pickle=False``),
-    and check it as :func:`check_statistics_image` does.
+    and check it as :func:`check_statistics_image` does (read-only float64).
 
     Raises:
         ValueError: the file cannot be read, holds pickled objects, or is not a finite real
@@ -84,37 +92,89 @@ def load_statistics_image(path: str | os.PathLike[str], name: str) -> np.ndarray
         raise ValueError(f"cannot use {name} {os.fspath(path)!r}: {error}") from None
 
 
+class PerPixelStatistics(NamedTuple):
+    """Checked per-pixel statistics, ready to apply: the mean and scale images (float64), the
+    reciprocal of the scale (0 where the scale is 0; None without a scale image), and float32
+    copies of the mean and the reciprocal for inputs other than float64; made by
+    :func:`per_pixel_statistics`."""
+
+    mean: np.ndarray
+    scale: np.ndarray | None
+    reciprocal: np.ndarray | None
+    mean32: np.ndarray
+    reciprocal32: np.ndarray | None
+
+
+def per_pixel_statistics(
+    mean_image: np.ndarray, scale_image: np.ndarray | None = None
+) -> PerPixelStatistics:
+    """Check the statistics images once (see :func:`normalize_per_pixel`) for repeated use.
+
+    Raises:
+        TypeError, ValueError: as :func:`check_statistics_image`.
+    """
+    mean = check_statistics_image(mean_image, "mean_image")
+    scale = reciprocal = None
+    if scale_image is not None:
+        scale = check_statistics_image(scale_image, "scale_image")
+        reciprocal = reciprocal_or_zero(scale)
+    with np.errstate(over="ignore"):  # beyond float32: the result's range check reports it
+        return PerPixelStatistics(
+            mean,
+            scale,
+            reciprocal,
+            mean.astype(np.float32),
+            None if reciprocal is None else reciprocal.astype(np.float32),
+        )
+
+
 def normalize_per_pixel(
     img: np.ndarray,
-    mean_image: np.ndarray,
+    mean_image: np.ndarray | PerPixelStatistics,
     scale_image: np.ndarray | None = None,
     *,
     resize: bool = False,
 ) -> np.ndarray:
     """``(img - mean_image) / scale_image`` per pixel (``img - mean_image`` without a scale).
 
+    Computed as ``(img - mean) * (1 / scale)`` in float32 (float64 for float64 input), with the
+    statistics in float64 until then.
+
     Args:
         img: image, shape (H, W) or (H, W, C); uint8, uint16, float32 or float64.
-        mean_image: same shape as img (or resizable to it), raw units.
-        scale_image: std image or max - min image, same shape; pixels of 0 map to 0.
+        mean_image: same shape as img (or resizable to it), raw units, finite; or the
+            :class:`PerPixelStatistics` of both images, checked once (scale_image is then None).
+        scale_image: std image or max - min image, same shape, finite; pixels of 0 map to 0.
         resize: resize the statistics images to img's height and width (bilinear) when they
             differ. Off by default: statistics of another geometry are usually a bug (a crop
             before this transform).
     Returns:
         a new float32 array, same shape as img.
     Raises:
-        ValueError: shapes differ (and resize is False), or the channel counts differ.
+        TypeError: img or a statistics image is not of a supported dtype.
+        ValueError: shapes differ (and resize is False), or the channel counts differ; NaN/Inf
+            in a statistics image; results beyond float32's range.
     """
     img = check_image(img)
-    mean = _fit(check_statistics_image(mean_image, "mean_image"), img, resize, "mean_image")
-    scale = None
-    if scale_image is not None:
-        scale = _fit(check_statistics_image(scale_image, "scale_image"), img, resize, "scale_image")
-    # float32 arithmetic, float64 for float64 input (values beyond float32 must not overflow)
-    work = np.float64 if img.dtype == np.float64 else np.float32
-    values = np.subtract(img, mean, dtype=work)
-    if scale is not None:
-        np.multiply(values, reciprocal_or_zero(scale.astype(work)), out=values)
+    stats = (
+        mean_image
+        if isinstance(mean_image, PerPixelStatistics)
+        else per_pixel_statistics(mean_image, scale_image)
+    )
+    wide = img.dtype == np.float64  # values beyond float32 must not overflow
+    mean, reciprocal = (
+        (stats.mean, stats.reciprocal) if wide else (stats.mean32, stats.reciprocal32)
+    )
+    mean = _fit(mean, img, resize, "mean_image")
+    if reciprocal is not None and stats.scale is not None:
+        if stats.scale.shape[:2] == img.shape[:2]:
+            reciprocal = _fit(reciprocal, img, resize, "scale_image")
+        else:  # the scale image resized, then its reciprocal
+            resized = _fit(stats.scale, img, resize, "scale_image")
+            reciprocal = reciprocal_or_zero(resized).astype(mean.dtype)
+    values = np.subtract(img, mean, dtype=mean.dtype)
+    if reciprocal is not None:
+        np.multiply(values, reciprocal, out=values)
     check_float32_range(values, "check the image's values against the statistics images.")
     return values.astype(np.float32, copy=False)
 
@@ -144,11 +204,6 @@ def _fit(stat: np.ndarray, img: np.ndarray, resize: bool, name: str) -> np.ndarr
         )
     resized = cv2.resize(stat, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
     return resized.reshape(img.shape)
-
-
-def gaussian_window(kernel_size: int, sigma: float) -> np.ndarray:
-    """The normalized 1-D Gaussian of the window (float64, sums to 1)."""
-    return cv2.getGaussianKernel(kernel_size, sigma, cv2.CV_64F).ravel()
 
 
 def check_lcn_parameters(
@@ -213,7 +268,10 @@ def local_contrast_normalize(
     x = scaled.astype(np.float32)
     if floor != "mean":  # beyond float32 it divides every value to 0 either way
         floor = min(math.ldexp(float(floor), -exponent), float(np.finfo(np.float32).max))
+    # LCN is invariant to an offset: centering on the image's mean keeps a flat image exactly 0
+    # through the blurs and leaves float32 only the deviations to round
     x3 = x.reshape(img.shape[0], img.shape[1], -1)
+    x3 = x3 - np.float32(x3.mean(dtype=np.float64))
     window = (kernel_size, kernel_size)
     local_mean = cv2.GaussianBlur(x3.mean(axis=2), window, sigma, borderType=cv2.BORDER_REFLECT_101)
     v = x3 - local_mean[..., None]
@@ -222,7 +280,10 @@ def local_contrast_normalize(
     )
     local_std = np.sqrt(np.maximum(local_var, 0.0))
     c = float(local_std.mean(dtype=np.float64)) if floor == "mean" else float(floor)
-    divisor = np.maximum(local_std, np.float32(c))
-    np.divide(v, divisor[..., None], out=v, where=divisor[..., None] > 0)
-    v[np.broadcast_to(divisor[..., None] == 0, v.shape)] = 0.0
+    divisor = np.maximum(local_std, np.float32(c))[..., None]
+    # locally flat: a divisor within float32's rounding of the blurs (a few ulps of the largest
+    # deviation) is 0, and so is the output there
+    flat = divisor <= _FLAT_ULPS * np.finfo(np.float32).eps * float(np.abs(x3).max())
+    np.divide(v, divisor, out=v, where=~flat)
+    v[np.broadcast_to(flat, v.shape)] = 0.0
     return v.reshape(img.shape)

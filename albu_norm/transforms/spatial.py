@@ -13,6 +13,7 @@ from albu_norm.spatial import (
     load_statistics_image,
     local_contrast_normalize,
     normalize_per_pixel,
+    per_pixel_statistics,
 )
 from albu_norm.transforms._base import NormalizationTransform, path_or_value, schema_check
 
@@ -75,13 +76,13 @@ class PerPixelNormalize(NormalizationTransform):
     ) -> None:
         super().__init__(p=p)
         self.keep_arguments(locals())
-        self._mean = load_statistics_image(mean_image, "mean_image")
-        self._scale = (
-            None if scale_image is None else load_statistics_image(scale_image, "scale_image")
+        self._statistics = per_pixel_statistics(
+            load_statistics_image(mean_image, "mean_image"),
+            None if scale_image is None else load_statistics_image(scale_image, "scale_image"),
         )
 
     def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        return normalize_per_pixel(img, self._mean, self._scale, resize=self.resize_statistics)
+        return normalize_per_pixel(img, self._statistics, resize=self.resize_statistics)
 
 
 class LocalContrastNormalize(NormalizationTransform):
