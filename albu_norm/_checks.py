@@ -108,15 +108,18 @@ def default_max_pixel_value(dtype: np.dtype | type) -> float:
 FLOAT_SCALE_LIMIT = 2.0
 
 
-def check_float_scale(img: np.ndarray) -> None:
+def check_float_scale(img: np.ndarray) -> float | None:
     """Under the dtype rule, a float image must be on the 0-1 scale (values up to 2 allowed).
 
+    Returns:
+        the float image's largest magnitude (NaN if it holds NaN), for the kernels' overflow
+        check; None for an integer image.
     Raises:
         ValueError: a float image with values beyond 2: 0-255 (or other) data that the dtype
             rule would not divide by its maximum.
     """
     if img.dtype.kind != "f":
-        return
+        return None
     largest = float(cv2.norm(img.reshape(img.shape[0], -1), cv2.NORM_INF))
     if largest > FLOAT_SCALE_LIMIT:
         raise ValueError(
@@ -125,6 +128,7 @@ def check_float_scale(img: np.ndarray) -> None:
             "max_pixel_value=255 for 0-255 data (or the maximum of your data), or scale the "
             "image to [0, 1] first (A.ToFloat(max_value=255))."
         )
+    return largest
 
 
 def check_normalization(normalization: object, allowed: tuple[str, ...] = NORMALIZATIONS) -> str:
@@ -190,8 +194,19 @@ def channel_values(value: object, name: str) -> tuple[float, ...]:
             raise ValueError(
                 f"{name} must hold numbers only, got {item!r} ({type(item).__name__}) in {value!r}."
             )
-        floats.append(float(cast(float, item)))
+        floats.append(as_float(item))
     return tuple(floats)
+
+
+def as_float(value: object) -> float:
+    """A real number as a float: NaN for anything else, +-Inf for an integer beyond float64
+    (the callers' finiteness checks then reject it with their ValueError)."""
+    if not _is_number(value):
+        return math.nan
+    try:
+        return float(cast(float, value))
+    except OverflowError:  # a Python int beyond float64, e.g. from a JSON file
+        return math.inf if cast(int, value) > 0 else -math.inf
 
 
 def _is_number(value: object) -> bool:
@@ -251,7 +266,7 @@ def check_max_pixel_value(max_pixel_value: object) -> float:
     Raises:
         ValueError: not a number, or not finite and > 0.
     """
-    value = float(cast(float, max_pixel_value)) if _is_number(max_pixel_value) else math.nan
+    value = as_float(max_pixel_value)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(
             f"max_pixel_value must be a finite number > 0, got {max_pixel_value!r}. Leave it as "
@@ -361,7 +376,7 @@ def check_outside(outside: object, fill: object) -> tuple[str, float]:
     """
     if outside not in OUTSIDE:
         raise ValueError(f"outside must be 'normalize' or 'fill', got {outside!r}.")
-    value = float(cast(float, fill)) if _is_number(fill) else math.nan
+    value = as_float(fill)
     if not (math.isfinite(value) and abs(value) <= float(np.finfo(np.float32).max)):
         raise ValueError(f"fill must be a finite number within float32's range, got {fill!r}.")
     return str(outside), value

@@ -62,6 +62,11 @@ def read_model_config(config: str | os.PathLike[str] | Mapping[str, Any]) -> Mod
             was found (the message lists the keys it looked for).
     """
     source = "dict"
+    if not isinstance(config, (Mapping, str, os.PathLike)):
+        raise ValueError(
+            f"a model config must be a dict, the path of a JSON file or a model directory, got "
+            f"{type(config).__name__}."
+        )
     if not isinstance(config, Mapping):
         path = _config_file(Path(config))
         source = str(path)

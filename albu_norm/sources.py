@@ -46,15 +46,15 @@ def from_source(preset: Optional[str], stats: Any, model_config: Any) -> Preset:
         return _preset("model config", found.mean, found.std, "RGB", scale, found.source)
     if preset is not None and not isinstance(preset, str):
         raise ValueError(f"preset must be a preset name (a string), got {preset!r}.")
-    found_preset = get_preset(preset or DEFAULT_PRESET)
-    label = f"preset {found_preset.name!r}"
+    found_preset = get_preset(DEFAULT_PRESET if preset is None else preset)
+    label = f"{'default ' if preset is None else ''}preset {found_preset.name!r}"
     return _preset(
-        label if preset else f"default {label}",
+        label,
         found_preset.mean,
         found_preset.std,
         found_preset.channel_order,
         found_preset.max_pixel_value,
-        label if preset else f"default {label}",
+        label,
     )
 
 

@@ -463,3 +463,111 @@ def test_register_preset_from_file_is_top_level(tmp_path):
         assert preset.max_pixel_value == 4095.0  # not uint16's default: kept
     finally:
         AN.unregister_preset("contract_rough")
+
+
+# 11. Files and arguments that lie: numbers beyond float64, sources of the wrong type.
+
+
+@given(
+    where=st.sampled_from(["mean", "std", "max_pixel_value"]),
+    sign=st.sampled_from([1, -1]),
+    digits=st.integers(310, 400),
+)
+def test_11_integers_beyond_float64_are_value_errors(tmp_path_factory, where, sign, digits):
+    # Class: float(int) raises OverflowError, which Albumentations would turn into a warning
+    # and a default transform; JSON files hold such integers as they are.
+    huge = sign * 10**digits
+    record = {"mean": [0.5] * 3, "std": [0.2] * 3, "max_pixel_value": 255.0, where: huge}
+    if where != "max_pixel_value":
+        record[where] = [0.5, huge, 0.5]
+    path = tmp_path_factory.mktemp("huge") / "stats.json"
+    path.write_text(json.dumps(record))
+    config = {"image_mean": record["mean"], "image_std": record["std"]}
+    builds = [
+        lambda: AN.Normalize(stats=str(path)),
+        lambda: AN.register_preset_from_file("contract_11", path),
+        lambda: resolve_spec(stats=record),
+    ]
+    if where != "max_pixel_value":
+        builds += [
+            lambda: AN.Normalize.from_model_config(config),
+            lambda: AN.Normalize(**{k: record[k] for k in ("mean", "std")}),
+        ]
+    else:
+        builds.append(lambda: AN.Normalize(max_pixel_value=huge))
+    for build in builds:
+        with pytest.raises(ValueError):
+            build()
+    assert "contract_11" not in AN.list_presets()
+
+
+@pytest.mark.parametrize("value", [5, 2.5, ["config.json"], b"config.json", None])
+def test_11_sources_of_the_wrong_type_are_value_errors(value):
+    from albu_norm.stats import load_stats
+
+    builds = [lambda: AN.Normalize.from_model_config(value), lambda: load_stats(value)]
+    if value is not None:
+        builds.append(lambda: resolve_spec(model_config=value))
+    for build in builds:
+        with pytest.raises(ValueError):
+            build()
+
+
+@pytest.mark.parametrize("name", ["", " ", "imagenet "])
+def test_11_an_empty_or_padded_preset_name_is_not_the_default(name):
+    with pytest.raises(ValueError, match="unknown preset"):
+        AN.Normalize(preset=name)
+
+
+def test_11_dataset_arguments_are_checked_before_any_file(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((4, 4, 3), np.uint8))
+    for kwargs, message in (
+        ({"per_pixel": True, "ignore_value": 0}, "ignore_value"),
+        ({"color": "bgr"}, "color"),
+        ({"shard_size": 0}, "shard_size"),
+        ({"shard_size": -1}, "shard_size"),
+        ({"sample": 0}, "sample"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            compute_stats([tmp_path / "a.png"], workers=1, **kwargs)
+
+
+# 12. Subnormal images: every per-image mode is exact on them too.
+
+
+@settings(max_examples=60)
+@given(
+    counts=hnp.arrays(
+        np.int64,
+        st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(3)),
+        elements=st.integers(-(2**20), 2**20),
+    ),
+    mode=st.sampled_from(F.PER_IMAGE_NORMALIZATIONS),
+)
+def test_12_subnormal_images_in_every_per_image_mode(counts, mode):
+    # Class: subnormal float64 images (multiples of 2**-1074): the overflow policy scales them
+    # up; 0.1.0's TF floor overflowed math.ldexp (OverflowError).
+    img = np.ldexp(counts.astype(np.float64), -1074)  # exact
+    out = F.normalize_per_image(img, mode)
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))
+    if mode == "per_image_standardization":
+        # std of values near 1e-308 is far below the floor 1/sqrt(N): everything rounds to 0
+        assert np.all(out == 0)
+        return
+    # the other modes are invariant to the scale: the integers themselves, in float64
+    expected = reference.per_image(counts.astype(np.float64), mode)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@given(
+    img=images(dtypes=(np.float32, np.float64), kinds=("random", "extreme", "tiny")),
+    per_channel=st.booleans(),
+    low=st.floats(0, 40),
+    width=st.floats(1, 60),
+)
+def test_7_percentile_min_max_stays_in_zero_one(img, per_channel, low, width):
+    # Class 7 for the robust method: the clipped minimum maps to exactly 0 (0.1.0: -3.7e-8)
+    out = AN.RobustNormalize(
+        method="percentile_min_max", percentiles=(low, low + width), per_channel=per_channel
+    )(image=img)["image"]
+    assert np.all((out >= 0) & (out <= 1))

@@ -290,3 +290,31 @@ def test_new_arguments_are_saved():
         check_saved_arguments(transform)
         restored = A.from_dict(A.to_dict(transform))
         assert A.to_dict(restored) == A.to_dict(transform)
+
+
+@given(
+    value=st.floats(-1e6, 1e6),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_dataset_statistics_compare_nodata_in_the_image_dtype(value, seed, dtype):
+    # Class: one rule for nodata everywhere. A float image holds float32(0.1), never 0.1: the
+    # value is compared in the image's dtype, by RunningStats as by the per-image modes (0.1.0's
+    # RunningStats compared in float64 and kept every nodata pixel of a float32 image).
+    rng = np.random.default_rng(seed)
+    img = rng.uniform(-1e6, 1e6, (6, 5, 2)).astype(dtype)
+    img[rng.random((6, 5)) < 0.4] = dtype(value)
+    nodata = np.all(img == dtype(value), axis=2)
+    kept = img[~nodata].astype(np.float64)
+    stats = RunningStats(ignore_value=value).update(img)
+    assert stats.pixels == len(kept)
+    if len(kept):
+        np.testing.assert_allclose(stats.result().mean_raw, kept.mean(axis=0), rtol=1e-12)
+        out = F.normalize_per_image(img, "image_per_channel", ignore_value=value, outside="fill")
+        assert np.all(out[nodata] == 0.0)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0", {0}])
+def test_dataset_statistics_refuse_a_nodata_value_that_matches_nothing(value):
+    with pytest.raises(ValueError, match="ignore_value"):
+        RunningStats(ignore_value=value)

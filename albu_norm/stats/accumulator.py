@@ -32,15 +32,15 @@ from typing import Any, Optional
 import numpy as np
 
 from albu_norm._checks import (
-    channel_values,
     check_channel_order,
+    check_ignore_value,
     check_image,
     check_max_pixel_value,
     default_max_pixel_value,
     num_channels,
     raise_not_finite,
 )
-from albu_norm._statistics import HISTOGRAM_BINS, histogram, histogram_percentile
+from albu_norm._statistics import HISTOGRAM_BINS, histogram, histogram_percentile, kept_pixels
 from albu_norm.stats.result import StatsResult
 
 __all__ = ["RunningStats"]
@@ -74,9 +74,7 @@ class RunningStats:
         if per_pixel and ignore_value is not None:
             raise ValueError("per_pixel statistics cannot leave pixels out: drop ignore_value.")
         self.per_pixel = per_pixel
-        self.ignore_value: Optional[tuple[float, ...]] = (
-            None if ignore_value is None else channel_values(ignore_value, "ignore_value")
-        )
+        self.ignore_value: Optional[tuple[float, ...]] = check_ignore_value(ignore_value)
         self.channels = 0
         self.images = 0
         self.histograms: dict[str, np.ndarray] = {}  # dtype -> (C, bins) int64
@@ -157,17 +155,10 @@ class RunningStats:
         return self
 
     def _kept(self, view: np.ndarray) -> Optional[np.ndarray]:
-        """uint8 (H, W) mask of the pixels that count (None: all of them)."""
-        if self.ignore_value is None:
-            return None
-        values = self.ignore_value
-        if len(values) not in (1, view.shape[2]):
-            raise ValueError(
-                f"ignore_value has {len(values)} values but the image has {view.shape[2]} "
-                "channels; give one value, or one per channel."
-            )
-        nodata = np.all(view == np.asarray(values, dtype=np.float64), axis=2)
-        return np.logical_not(nodata).astype(np.uint8)
+        """uint8 (H, W) mask of the pixels that count (None: all of them), by the rule of the
+        per-image modes (:func:`albu_norm._statistics.kept_pixels`)."""
+        kept = kept_pixels(view, None, self.ignore_value)
+        return None if kept is None else kept.view(np.uint8)
 
     def _per_pixel_update(self, view: np.ndarray, key: str) -> dict[str, Any]:
         if self.pixel_mean is not None and (

@@ -45,8 +45,7 @@ def read_image(path: str | os.PathLike[str], color: str = "rgb") -> np.ndarray:
     Raises:
         ValueError: the file cannot be decoded; unknown ``color``.
     """
-    if color not in ("rgb", "gray", "unchanged"):
-        raise ValueError(f"color must be 'rgb', 'gray' or 'unchanged', got {color!r}.")
+    _check_color(color)
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as error:
@@ -61,6 +60,15 @@ def read_image(path: str | os.PathLike[str], color: str = "rgb") -> np.ndarray:
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     return _convert_color(img, color)
+
+
+def _check_color(color: object) -> None:
+    if color not in ("rgb", "gray", "unchanged"):
+        raise ValueError(f"color must be 'rgb', 'gray' or 'unchanged', got {color!r}.")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _convert_color(img: np.ndarray, color: str) -> np.ndarray:
@@ -225,10 +233,10 @@ def compute_stats(
     Returns:
         the merged statistics by channel count and the list of (file, error) that failed.
     Raises:
-        ValueError: sample < 1; an invalid ignore_value.
+        ValueError: sample or shard_size < 1; an unknown color; an invalid ignore_value, or
+            one with per_pixel (checked before any file is read).
     """
-    files = _sampled([Path(p) for p in paths], sample, seed)
-    RunningStats(ignore_value=ignore_value)  # check it before reading anything
+    files = _checked_arguments(paths, sample, seed, per_pixel, color, ignore_value, shard_size)
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     shards = _shards(files, shard_size)
     bar = _progress(len(files), progress)
@@ -252,10 +260,25 @@ def compute_stats(
     return _merge_file_stats(parts)
 
 
-def _sampled(files: list[Path], sample: int | None, seed: int) -> list[Path]:
+def _checked_arguments(
+    paths: Sequence[str | os.PathLike[str]],
+    sample: int | None,
+    seed: int,
+    per_pixel: bool,
+    color: str,
+    ignore_value: Any,
+    shard_size: int,
+) -> list[Path]:
+    """Check every argument before any file is read (one bad argument would otherwise fail
+    every file); returns the files to read."""
+    RunningStats(per_pixel=per_pixel, ignore_value=ignore_value)
+    _check_color(color)
+    if not _is_count(shard_size):
+        raise ValueError(f"shard_size must be a number of files >= 1, got {shard_size!r}.")
+    files = [Path(p) for p in paths]
     if sample is None:
         return files
-    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+    if not _is_count(sample):
         raise ValueError(f"sample must be a number of files >= 1, got {sample!r}.")
     return sorted(random.Random(seed).sample(files, sample)) if sample < len(files) else files
 
@@ -295,8 +318,7 @@ def compute_stats_dask(
         raise ImportError(
             "the Dask backend needs dask.distributed: pip install 'albu_norm[dask]'"
         ) from error
-    files = _sampled([Path(p) for p in paths], sample, seed)
-    RunningStats(ignore_value=ignore_value)  # check it before reaching the cluster
+    files = _checked_arguments(paths, sample, seed, per_pixel, color, ignore_value, shard_size)
     own_client = not isinstance(client, Client)
     if own_client:
         address = client

@@ -108,6 +108,8 @@ def load_stats(path: str | os.PathLike[str]) -> dict[str, Any]:
             file. Never another exception type: a transform's constructor passes it on, and
             Albumentations would turn any other type into a warning and a default transform.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"a statistics file is a path, got {type(path).__name__}.")
     name = os.fspath(path)
     try:
         text = Path(name).read_text(encoding="utf-8")

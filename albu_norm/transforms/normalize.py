@@ -185,6 +185,8 @@ class Normalize(NormalizationTransform):
         Raises:
             ValueError: the config cannot be read, holds no normalization, or invalid values.
         """
+        if config is None:  # resolve_spec would fall back to the default preset
+            raise ValueError("from_model_config needs a config (a dict, a JSON file or a folder).")
         spec = resolve_spec(model_config=config)
         return cls(mean=spec.mean, std=spec.std, max_pixel_value=spec.max_pixel_value, p=p)
 
