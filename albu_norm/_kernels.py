@@ -55,11 +55,13 @@ def affine(
     cached: bool,
     bounded: bool,
     hint: str = "",
+    largest: float | None = None,
 ) -> np.ndarray:
     """Write ``(img - center[c]) * scale[c]`` into ``out`` and return it (routing above).
 
     ``hint`` ends the message of a result beyond float32 (what to check); the default speaks of
-    fixed statistics.
+    fixed statistics. ``largest``: the float image's largest magnitude when the caller has
+    measured it already (NaN for an image holding NaN), saving the overflow check's pass.
 
     Raises:
         ValueError: a result beyond float32's range (or NaN/Inf in the image, on the float64
@@ -73,7 +75,7 @@ def affine(
     if img.dtype == np.float64 or not all(math.isfinite(v) for v in scale.tolist()):
         return affine_float64(img, center, scale, out, bounded=bounded, hint=hint)
     offset = -center * scale
-    if not _float32_is_accurate(img, scale, offset, bounded):
+    if not _float32_is_accurate(img, scale, offset, bounded, largest):
         return affine_float64(img, center, scale, out, bounded=bounded, hint=hint)
     if uniform or num_channels(img) <= 4:
         return affine_opencv(img, scale, offset, out, uniform=uniform)
@@ -295,7 +297,11 @@ def _is_uniform(center: np.ndarray, scale: np.ndarray) -> bool:
 
 
 def _float32_is_accurate(
-    img: np.ndarray, scale: np.ndarray, offset: np.ndarray, bounded: bool
+    img: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    bounded: bool,
+    largest: float | None = None,
 ) -> bool:
     """True when float32 arithmetic on img * scale + offset is accurate and cannot overflow."""
     scales = [abs(v) for v in scale.tolist()]
@@ -309,7 +315,7 @@ def _float32_is_accurate(
         return True
     if img.dtype.kind == "u":
         largest = float(np.iinfo(img.dtype).max)
-    else:
+    elif largest is None:
         largest = float(cv2.norm(_as_2d(img), cv2.NORM_INF))
     return largest * largest_scale + largest_offset < _FLOAT32_MAX / 4
 

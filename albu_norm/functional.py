@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 
 from albu_norm._checks import (
@@ -138,27 +139,31 @@ def normalize(
     kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=True)
     if reverse_channels:
         img = _reversed_channels(img)
-    center, scale = _fixed_plan(img, mean, std, max_pixel_value)
-    out = affine(img, center, scale, np.empty(img.shape, np.float32), cached=True, bounded=False)
+    center, scale, largest = _fixed_plan(img, mean, std, max_pixel_value)
+    out = np.empty(img.shape, np.float32)
+    affine(img, center, scale, out, cached=True, bounded=False, largest=largest)
     return fill_outside(out, kept, fill) if kept is not None else out
 
 
 def _fixed_plan(
     img: np.ndarray, mean: Values, std: Values, max_pixel_value: float | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Center and scale of fixed statistics for a validated image (mean/std/max checked)."""
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Center and scale of fixed statistics for a validated image (mean/std/max checked), and
+    the float image's largest magnitude when the dtype rule measured it (else None)."""
     if type(mean) is tuple and type(std) is tuple:  # the spec's tuples: checked once, cached
         mean_values, std_values = _checked_values(mean, std)
     else:
         mean_values, std_values = check_mean_std(mean, std)
     for name, values in (("mean", mean_values), ("std", std_values)):
         check_channel_count(len(values), num_channels(img), img.shape, origin=name)
+    largest = None
     if max_pixel_value is None:
-        check_float_scale(img)
+        largest = check_float_scale(img)
         scale_max = default_max_pixel_value(img.dtype)
     else:
         scale_max = check_max_pixel_value(max_pixel_value)
-    return fixed_center_scale(mean_values, std_values, scale_max, num_channels(img))
+    center, scale = fixed_center_scale(mean_values, std_values, scale_max, num_channels(img))
+    return center, scale, largest
 
 
 @functools.lru_cache(maxsize=256)
@@ -176,7 +181,9 @@ def _reversed_channels(img: np.ndarray) -> np.ndarray:
             f"{img.shape}. Pass input_channel_order equal to the preset's channel order, or "
             "convert the image to 3 channels."
         )
-    return np.ascontiguousarray(img[..., ::-1])
+    if img.dtype == np.float64:  # beyond cvtColor's depths
+        return np.ascontiguousarray(img[..., ::-1])
+    return cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
 
 
 def normalize_per_image(
@@ -330,8 +337,9 @@ def normalize_images(
         if mean is None or std is None:
             raise ValueError("normalization='standard' needs mean and std.")
         source = _reversed_channels(tall) if reverse_channels else tall
-        center, scale = _fixed_plan(source, mean, std, max_pixel_value)
-        affine(source, center, scale, out.reshape(tall.shape), cached=True, bounded=False)
+        center, scale, largest = _fixed_plan(source, mean, std, max_pixel_value)
+        target = out.reshape(tall.shape)
+        affine(source, center, scale, target, cached=True, bounded=False, largest=largest)
         if kept is not None:
             fill_outside(out.reshape(tall.shape), kept, fill)
         return out

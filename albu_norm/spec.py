@@ -48,7 +48,6 @@ from albu_norm._checks import (
     check_normalization,
     check_outside,
     check_range,
-    default_max_pixel_value,
     num_channels,
 )
 from albu_norm.presets import Preset, register_preset
@@ -154,12 +153,6 @@ class NormalizationSpec:
             raise ValueError(f"normalization={self.normalization!r} has no fixed mean and std.")
         return self.mean, self.std
 
-    def max_value_for(self, dtype: np.dtype | type) -> float:
-        """The max_pixel_value this spec uses for images of ``dtype`` (the dtype rule if None)."""
-        if self.max_pixel_value is None:
-            return default_max_pixel_value(dtype)
-        return self.max_pixel_value
-
     def apply(self, img: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
         """Normalize one image, shape (H, W) or (H, W, C): a new float32 array of its shape.
 
@@ -192,9 +185,11 @@ class NormalizationSpec:
         Raises:
             as :meth:`apply`.
         """
-        if self.clip_range is not None:
-            each = [None] * len(images) if masks is None else list(masks)
-            return np.stack([self.apply(img, mask) for img, mask in zip(images, each)])
+        if self.clip_range is not None and isinstance(images, np.ndarray) and images.ndim in (3, 4):
+            # fixed statistics: the batch as one tall (N * H, W[, C]) image, masks alike
+            tall = images.reshape(-1, *images.shape[2:])
+            tall_masks = None if masks is None else np.asarray(masks).reshape(tall.shape[:2])
+            return self.apply(tall, tall_masks).reshape(images.shape)
         if not self.per_image and isinstance(images, np.ndarray) and images.ndim in (3, 4):
             self._check_fits(images[0])
         masking = self._masking(masks)
@@ -208,25 +203,6 @@ class NormalizationSpec:
             masks=masking.pop("mask", None),
             **masking,
         )
-
-    def apply_volume(
-        self, volume: np.ndarray, mask: Optional[np.ndarray] = None, per_slice: bool = False
-    ) -> np.ndarray:
-        """Normalize a volume (D, H, W) or (D, H, W, C): one set of statistics for the whole
-        volume (per channel in the per-channel modes), or per slice with ``per_slice=True``.
-        ``mask`` is (D, H, W) when the spec is ``masked``.
-
-        Raises:
-            ValueError: not a 3-/4-D array; as :meth:`apply`.
-        """
-        if not isinstance(volume, np.ndarray) or volume.ndim not in (3, 4):
-            shape = getattr(volume, "shape", type(volume).__name__)
-            raise ValueError(f"a volume has shape (D, H, W) or (D, H, W, C), got {shape}.")
-        if per_slice:
-            return self.apply_batch(volume, mask)
-        tall = volume.reshape(-1, *volume.shape[2:])  # (D * H, W[, C]): one image
-        tall_mask = None if mask is None else np.asarray(mask).reshape(tall.shape[:2])
-        return self.apply(tall, tall_mask).reshape(volume.shape)
 
     def _masking(self, mask: Optional[np.ndarray]) -> dict[str, Any]:
         """The masking keywords of the functional layer for one call."""
