@@ -296,6 +296,17 @@ def _is_uniform(center: np.ndarray, scale: np.ndarray) -> bool:
     return len(set(center.tolist())) == 1 and len(set(scale.tolist())) == 1
 
 
+def float32_constants_ok(scale: np.ndarray, offset: np.ndarray) -> bool:
+    """True when float32 arithmetic on ``x * scale + offset`` is accurate for these constants
+    whatever the data: no |offset| above 64 (cancellation), no scale near float32's maximum or
+    below its smallest normal. Shared with the torch module, which cannot look at the data."""
+    scales = [abs(v) for v in scale.ravel().tolist()]
+    largest_offset = max(abs(v) for v in offset.ravel().tolist())
+    if largest_offset > _MAX_FLOAT32_OFFSET or max(scales) >= _FLOAT32_MAX / 4:
+        return False
+    return not any(0 < v < _FLOAT32_TINY for v in scales)
+
+
 def _float32_is_accurate(
     img: np.ndarray,
     scale: np.ndarray,
@@ -304,12 +315,7 @@ def _float32_is_accurate(
     largest: float | None = None,
 ) -> bool:
     """True when float32 arithmetic on img * scale + offset is accurate and cannot overflow."""
-    scales = [abs(v) for v in scale.tolist()]
-    largest_offset = max(abs(v) for v in offset.tolist())
-    largest_scale = max(scales)
-    if largest_offset > _MAX_FLOAT32_OFFSET or largest_scale >= _FLOAT32_MAX / 4:
-        return False
-    if any(0 < v < _FLOAT32_TINY for v in scales):
+    if not float32_constants_ok(scale, offset):
         return False
     if bounded:  # results are z-scores or in [0, 1]: no pixel can overflow
         return True
@@ -317,7 +323,8 @@ def _float32_is_accurate(
         largest = float(np.iinfo(img.dtype).max)
     elif largest is None:
         largest = float(cv2.norm(_as_2d(img), cv2.NORM_INF))
-    return largest * largest_scale + largest_offset < _FLOAT32_MAX / 4
+    largest_offset = max(abs(v) for v in offset.tolist())
+    return largest * max(abs(v) for v in scale.tolist()) + largest_offset < _FLOAT32_MAX / 4
 
 
 def _written(result: np.ndarray, out: np.ndarray) -> None:

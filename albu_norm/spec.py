@@ -48,8 +48,10 @@ from albu_norm._checks import (
     check_normalization,
     check_outside,
     check_range,
+    default_max_pixel_value,
     num_channels,
 )
+from albu_norm._statistics import fixed_center_scale
 from albu_norm.presets import Preset, register_preset
 from albu_norm.robust import normalize_clipped
 from albu_norm.sources import from_source
@@ -152,6 +154,24 @@ class NormalizationSpec:
         if self.mean is None or self.std is None:
             raise ValueError(f"normalization={self.normalization!r} has no fixed mean and std.")
         return self.mean, self.std
+
+    def affine_constants(self, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The fixed formula for images of ``dtype`` as ``x * scale[c] + offset[c]``: float64
+        vectors of length C with ``scale = 1 / (max_pixel_value * std)`` and ``offset =
+        -mean * max_pixel_value * scale`` (max_pixel_value None: the dtype rule), the numbers
+        of the CPU kernels, for other backends (``albu_norm.torch``).
+
+        Raises:
+            ValueError: a per-image spec, which has no fixed formula.
+        """
+        mean, std = self.fixed
+        maximum = (
+            default_max_pixel_value(np.dtype(dtype))
+            if self.max_pixel_value is None
+            else self.max_pixel_value
+        )
+        center, scale = fixed_center_scale(mean, std, maximum, max(len(mean), len(std)))
+        return scale, -center * scale
 
     def apply(self, img: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
         """Normalize one image, shape (H, W) or (H, W, C): a new float32 array of its shape.

@@ -33,9 +33,11 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
+import numpy as np
 import torch
 from torch import nn
 
+from albu_norm._kernels import float32_constants_ok
 from albu_norm.spec import NormalizationSpec, resolve_spec
 from albu_norm.torch._checks import (
     INPUT_DTYPES,
@@ -58,12 +60,7 @@ __all__ = ["INPUT_DTYPES", "LAYOUTS", "OUTPUT_DTYPES", "Normalize"]
 
 # rows of the scale buffer: uint8, uint16; floats use row 2
 _ROWS = {torch.uint8: 0, **({UINT16: 1} if UINT16 is not None else {})}
-_ROW_MAX_VALUES = (255.0, 65535.0, 1.0)
-# As albu_norm._kernels: float32 evaluation of x * scale + offset errs by about
-# eps32 * |offset|; above this |offset| the evaluation is float64.
-_MAX_FLOAT32_OFFSET = 64.0
-_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
-_FLOAT32_TINY = float(torch.finfo(torch.float32).tiny)
+_ROW_DTYPES = (np.uint8, np.uint16, np.float32)
 
 
 class Normalize(nn.Module):
@@ -74,7 +71,9 @@ class Normalize(nn.Module):
 
     * ``"standard"``: ``out = (x / max_pixel_value - mean[c]) / std[c]``, evaluated as
       ``x * scale[c] + offset[c]`` with ``scale = 1 / (max_pixel_value * std)`` and
-      ``offset = -mean / std`` (buffers, computed in float64);
+      ``offset = -mean / std``: buffers (3, C, 1, 1), one row per dtype rule (uint8, uint16,
+      floats), the CPU kernels' float64 numbers (``NormalizationSpec.affine_constants``)
+      rounded to float32;
     * ``"image"`` / ``"image_per_channel"``: ``(x - mean) / std`` with the population
       statistics (ddof=0) of image n (or of its channel c);
     * ``"min_max"`` / ``"min_max_per_channel"``: ``(x - min) / (max - min)``;
@@ -205,8 +204,10 @@ class Normalize(nn.Module):
         if spec.per_image:
             return
         constants = _fixed_constants(spec)
+        self._host64 = (constants["scale64"], constants["offset64"])
         self._float64_rows = tuple(
-            not _float32_is_accurate(row, constants["offset64"]) for row in constants["scale64"]
+            not float32_constants_ok(scale.numpy(), offset.numpy())
+            for scale, offset in zip(constants["scale64"], constants["offset64"])
         )
         for name, value in constants.items():
             # float64 copies only where needed: they do not move to every device (MPS)
@@ -277,22 +278,22 @@ class Normalize(nn.Module):
                 raise ValueError(f"mask must be an (N, H, W) = {(n, h, w)} tensor, got {shape}.")
             kept = (mask != 0).to(view.device).unsqueeze(1)
         if spec.ignore_value is not None:
-            values = torch.tensor(spec.ignore_value, dtype=torch.float64, device=view.device)
-            if values.numel() not in (1, view.shape[1]):
+            if len(spec.ignore_value) not in (1, view.shape[1]):
                 raise ValueError(
-                    f"ignore_value has {values.numel()} values but the batch has {view.shape[1]} "
+                    f"ignore_value has {len(spec.ignore_value)} values but the batch has "
+                    f"{view.shape[1]} "
                     "channels; give one value, or one per channel."
                 )
-            data = view.to(torch.float64) if view.dtype != torch.float32 else view
-            nodata = (data == values.to(data.dtype).reshape(1, -1, 1, 1)).all(dim=1, keepdim=True)
-            kept = ~nodata if kept is None else kept & ~nodata
+            nodata = _nodata(view, spec.ignore_value)
+            if nodata is not None:
+                kept = ~nodata if kept is None else kept & ~nodata
         return kept
 
     # ----------------------------------------------------------------------------------------
 
     def _check_fits(self, view: torch.Tensor, shape: torch.Size) -> None:
         channels = view.shape[1]
-        count = self.offset.shape[0]
+        count = self.offset.shape[1]
         if count not in (1, channels):
             raise ValueError(channel_message(self.spec, count, channels, shape, self.layout))
         if self.spec.reverse_channels and channels != 3:
@@ -311,11 +312,12 @@ class Normalize(nn.Module):
 
     def _fixed(self, view: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
         row = _ROWS.get(view.dtype, 2)
-        scale, offset = self.scale[row], self.offset
+        scale, offset = self.scale[row], self.offset[row]
         if self._float64_rows[row]:
-            scale, offset = self.scale64[row], self.offset64
+            scale, offset = self.scale64[row], self.offset64[row]
         elif view.dtype == torch.float64:  # float64 input: float64 arithmetic, as on the CPU
-            scale, offset = scale.double(), offset.double()
+            # the float64 numbers, kept on the host (float64 buffers would not move to MPS)
+            scale, offset = (v[row].to(view.device) for v in self._host64)
         float64 = scale.dtype == torch.float64
         order = [2, 1, 0] if self.spec.reverse_channels else None
         clip = self.spec.clip_range
@@ -439,18 +441,13 @@ def _masked_statistics(
 
 
 def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
-    """The buffers of a fixed-statistics Normalize, computed in float64: ``scale`` (3, C, 1, 1)
-    = 1 / (max_pixel_value * std) with one row per dtype rule (uint8, uint16, floats) and
-    ``offset`` (C, 1, 1) = -mean / std, in float32, and their float64 values."""
-    mean, std = spec.fixed
-    count = max(len(mean), len(std))
-    mean64 = torch.tensor(mean, dtype=torch.float64).expand(count)
-    std64 = torch.tensor(std, dtype=torch.float64).expand(count)
-    maxima = [v if spec.max_pixel_value is None else spec.max_pixel_value for v in _ROW_MAX_VALUES]
-    scale64 = (1.0 / (torch.tensor(maxima, dtype=torch.float64)[:, None] * std64)).reshape(
-        3, count, 1, 1
-    )
-    offset64 = (-mean64 / std64).reshape(count, 1, 1)
+    """The buffers of a fixed-statistics Normalize: ``scale`` and ``offset`` (3, C, 1, 1), one
+    row per dtype rule (uint8, uint16, floats), the CPU kernels' float64 numbers
+    (:meth:`NormalizationSpec.affine_constants`) in float32, and their float64 values."""
+    rows = [spec.affine_constants(dtype) for dtype in _ROW_DTYPES]
+    scale64 = torch.tensor(np.stack([scale for scale, _ in rows]), dtype=torch.float64)
+    offset64 = torch.tensor(np.stack([offset for _, offset in rows]), dtype=torch.float64)
+    scale64, offset64 = (v.reshape(3, -1, 1, 1) for v in (scale64, offset64))
     return {
         "scale": scale64.float(),
         "offset": offset64.float(),
@@ -459,14 +456,22 @@ def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
     }
 
 
-def _float32_is_accurate(scale: torch.Tensor, offset: torch.Tensor) -> bool:
-    """As albu_norm._kernels: float32 ``x * scale + offset`` is accurate and finite for the
-    input dtype's values (no data-dependent check: that would wait for the device)."""
-    largest_offset = float(offset.abs().max())
-    scales = [abs(v) for v in scale.flatten().tolist()]
-    if largest_offset > _MAX_FLOAT32_OFFSET or max(scales) >= _FLOAT32_MAX / 4:
-        return False
-    return not any(0 < v < _FLOAT32_TINY for v in scales)
+def _nodata(view: torch.Tensor, ignore_value: tuple[float, ...]) -> Optional[torch.Tensor]:
+    """(N, 1, H, W) bool: pixels whose every channel equals ``ignore_value``, by the CPU's rule:
+    float images compare in their own dtype (0.1 means bfloat16(0.1) in a bfloat16 batch),
+    integer images exactly (a value that is not one of the dtype's integers matches nothing).
+    None when nothing can match."""
+    if view.is_floating_point():
+        data, target = view, torch.tensor(ignore_value, dtype=view.dtype, device=view.device)
+    elif view.dtype == torch.uint8:  # native comparison: no float64 copy of the batch
+        if not all(v == int(v) and 0 <= v <= 255 for v in ignore_value):
+            return None
+        data = view
+        target = torch.tensor([int(v) for v in ignore_value], dtype=torch.uint8, device=view.device)
+    else:
+        data = view.to(torch.float64)
+        target = torch.tensor(ignore_value, dtype=torch.float64, device=view.device)
+    return (data == target.reshape(1, -1, 1, 1)).all(dim=1, keepdim=True)
 
 
 def _empty(view: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
