@@ -266,11 +266,7 @@ def _masked_center_spread(
     channels = num_channels(img)
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite results: the caller's
         if normalization.startswith("min_max"):
-            planes = (
-                [img] if img.ndim == 2 else [cv2.extractChannel(img, c) for c in range(channels)]
-            )
-            bounds = np.array([cv2.minMaxLoc(plane, mask)[:2] for plane in planes], np.float64)
-            low, high = bounds[:, 0], bounds[:, 1]
+            low, high = masked_min_max(img, kept)
             if not per_channel:
                 low, high = low.min(keepdims=True), high.max(keepdims=True)
             return low, high - low
@@ -340,6 +336,20 @@ def min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]
     return low.astype(np.float64), high.astype(np.float64)
 
 
+def masked_min_max(img: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel minimum and maximum (float64 vectors of length C) over the ``kept`` pixels
+    (boolean (H, W), at least one True): OpenCV's masked ``minMaxLoc`` up to 128 channels, which
+    skips NaN (callers check finiteness), numpy above."""
+    channels = num_channels(img)
+    if channels > CV_MAX_CHANNELS:
+        values = img.reshape(-1, channels)[kept.ravel()]
+        return values.min(axis=0).astype(np.float64), values.max(axis=0).astype(np.float64)
+    mask = kept.view(np.uint8)
+    planes = [img] if img.ndim == 2 else [cv2.extractChannel(img, c) for c in range(channels)]
+    bounds = np.array([cv2.minMaxLoc(plane, mask)[:2] for plane in planes], np.float64)
+    return bounds[:, 0], bounds[:, 1]
+
+
 def _exact_small_std(
     img: np.ndarray, per_channel: bool, mean: np.ndarray, std: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -385,23 +395,29 @@ def histogram(view: np.ndarray, bins: int, mask: np.ndarray | None = None) -> np
 
 
 def histogram_percentile(histogram: np.ndarray, q: float) -> np.ndarray:
-    """``np.percentile(values, q)`` (method "linear") of every channel, from its histogram.
+    """``np.percentile(values, q)`` (method "linear") of every channel, from its (C, bins)
+    histogram (bin v counts the value v).
 
     Raises:
         ValueError: q is not in [0, 100].
     """
     if not 0 <= q <= 100:
         raise ValueError(f"percentiles must be in [0, 100], got {q}.")
-    values = []
-    for counts in histogram:
-        cumulative = np.cumsum(counts)
-        position = q / 100 * (cumulative[-1] - 1)
-        below = math.floor(position)
-        fraction = position - below
-        low = int(np.searchsorted(cumulative, below, side="right"))
-        high = int(np.searchsorted(cumulative, min(below + 1, cumulative[-1] - 1), side="right"))
-        values.append(low + fraction * (high - low))
-    return np.array(values)
+    levels = np.arange(histogram.shape[1])
+    return np.array([weighted_percentile(levels, counts, q) for counts in histogram])
+
+
+def weighted_percentile(levels: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """``np.percentile(np.repeat(levels, counts), q)`` (method "linear") without repeating:
+    ``levels`` sorted ascending, ``counts`` their (integer) counts, not all zero."""
+    cumulative = np.cumsum(counts)
+    position = q / 100 * (cumulative[-1] - 1)
+    below = math.floor(position)
+    fraction = position - below
+    low = levels[int(np.searchsorted(cumulative, below, side="right"))]
+    above = min(below + 1, int(cumulative[-1]) - 1)
+    high = levels[int(np.searchsorted(cumulative, above, side="right"))]
+    return float(low + fraction * (high - low))
 
 
 def percentiles(img: np.ndarray, q: tuple[float, ...], per_channel: bool) -> np.ndarray:

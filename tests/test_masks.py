@@ -318,3 +318,17 @@ def test_dataset_statistics_compare_nodata_in_the_image_dtype(value, seed, dtype
 def test_dataset_statistics_refuse_a_nodata_value_that_matches_nothing(value):
     with pytest.raises(ValueError, match="ignore_value"):
         RunningStats(ignore_value=value)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("ignore_value", [None, 0.0])
+def test_dataset_statistics_refuse_nan_among_the_kept_pixels(bad, ignore_value):
+    # The masked path takes min/max from OpenCV, which skips NaN: the moments must catch it.
+    img = np.random.default_rng(4).random((9, 8, 3)).astype(np.float32)
+    img[:3] = 0.0
+    img[6, 2, 1] = bad
+    stats = RunningStats(ignore_value=ignore_value).update(img[:5])
+    before = stats.result().mean_raw
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        stats.update(img)
+    np.testing.assert_array_equal(stats.result().mean_raw, before)
