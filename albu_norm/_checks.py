@@ -315,6 +315,18 @@ def check_channel_count(
     )
 
 
+def check_percentile(q: object) -> float:
+    """One percentile as a float in [0, 100].
+
+    Raises:
+        ValueError: not a number in [0, 100].
+    """
+    value = as_float(q)
+    if not 0 <= value <= 100:
+        raise ValueError(f"percentiles must be in [0, 100], got {q!r}.")
+    return value
+
+
 def check_percentiles(percentiles: object, name: str = "percentiles") -> tuple[float, float]:
     """``(low, high)`` with 0 <= low < high <= 100.
 

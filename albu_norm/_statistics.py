@@ -31,6 +31,7 @@ from albu_norm._checks import (
     check_ignore_value,
     check_mask,
     check_outside,
+    check_percentile,
     num_channels,
     raise_not_finite,
 )
@@ -401,8 +402,7 @@ def histogram_percentile(histogram: np.ndarray, q: float) -> np.ndarray:
     Raises:
         ValueError: q is not in [0, 100].
     """
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentiles must be in [0, 100], got {q}.")
+    q = check_percentile(q)
     levels = np.arange(histogram.shape[1])
     return np.array([weighted_percentile(levels, counts, q) for counts in histogram])
 
@@ -436,8 +436,7 @@ def percentiles(img: np.ndarray, q: tuple[float, ...], per_channel: bool) -> np.
         counts = histogram(view, bins)
         return np.stack([histogram_percentile(counts, value) for value in q])
     for value in q:
-        if not 0 <= value <= 100:
-            raise ValueError(f"percentiles must be in [0, 100], got {value}.")
+        check_percentile(value)
     values = view.reshape(-1, channels)
     if not np.all(np.isfinite(values)):
         raise_not_finite(img, "a robust normalization")

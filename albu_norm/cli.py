@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from albu_norm import __version__
+from albu_norm._checks import check_percentile
 from albu_norm.presets import get_preset, list_presets
 from albu_norm.stats.files import FileStats, compute_stats, compute_stats_dask, find_images
 
@@ -158,9 +159,11 @@ def _check_arguments(args: argparse.Namespace) -> str | None:
     """What is wrong with the arguments (checked before any file is read), or None."""
     if args.max_pixel_value is not None and not 0 < args.max_pixel_value < float("inf"):
         return f"--max-pixel-value must be a finite number > 0, got {args.max_pixel_value:g}"
-    bad = [q for q in args.percentiles if not 0 <= q <= 100]
-    if bad:
-        return f"--percentiles must be in [0, 100], got {', '.join(f'{q:g}' for q in bad)}"
+    for q in args.percentiles:
+        try:
+            check_percentile(q)
+        except ValueError as error:
+            return f"--{error}"
     if args.sample is not None and args.sample < 1:
         return f"--sample must be a number of files >= 1, got {args.sample}"
     if args.workers is not None and args.workers < 1:

@@ -101,6 +101,8 @@ class NormalizationSpec:
 
     def __post_init__(self) -> None:
         check_normalization(self.normalization)
+        if not isinstance(self.source, str):
+            raise ValueError(f"source must be a label (a string), got {self.source!r}.")
         check_channel_order(self.channel_order)
         check_channel_order(self.input_channel_order, "input_channel_order")
         if self.max_pixel_value is not None:

@@ -36,6 +36,7 @@ from albu_norm._checks import (
     check_ignore_value,
     check_image,
     check_max_pixel_value,
+    check_percentile,
     default_max_pixel_value,
     num_channels,
     raise_not_finite,
@@ -297,10 +298,7 @@ class RunningStats:
         if max_pixel_value is not None:
             max_pixel_value = check_max_pixel_value(max_pixel_value)
         check_channel_order(channel_order)
-        quantiles = [float(q) for q in percentiles]
-        for q in quantiles:
-            if not 0 <= q <= 100:
-                raise ValueError(f"percentiles must be in [0, 100], got {q}.")
+        quantiles = [check_percentile(q) for q in percentiles]
         dtypes = self.dtypes
         if len(dtypes) == 1:
             scale = max_pixel_value or default_max_pixel_value(np.dtype(dtypes[0]))

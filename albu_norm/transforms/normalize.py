@@ -253,10 +253,14 @@ class Denormalize(Normalize):
         p: probability of applying.
 
     Targets:
-        image, images
+        image, images, volume, volumes (each slice on its own: the inverse is per pixel)
 
     Image types:
         float32 (normalized values), shape (H, W) or (H, W, C). Output uint8.
+
+    Raises:
+        ValueError: at construction, as :class:`Normalize`; when applied, NaN/Inf among the
+            values or a channel count that mean/std do not fit.
 
     Example:
         >>> import numpy as np

@@ -58,7 +58,8 @@ class RobustNormalize(NormalizationTransform):
         p: probability of applying.
 
     Targets:
-        image, images (per-image statistics)
+        image, images (per-image statistics), volume, volumes (per volume, or per slice with
+        ``per_slice=True``)
 
     Image types:
         uint8, uint16, float32, float64; (H, W) or (H, W, C). Output float32.

@@ -39,7 +39,8 @@ class PerPixelNormalize(NormalizationTransform):
         p: probability of applying.
 
     Targets:
-        image, images
+        image, images, volume, volumes (slice by slice: each slice must have the statistics'
+        shape)
 
     Image types:
         uint8, uint16, float32, float64, same shape as the statistics. Output float32.
@@ -100,7 +101,7 @@ class LocalContrastNormalize(NormalizationTransform):
         p: probability of applying.
 
     Targets:
-        image, images (per-image statistics)
+        image, images (per-image statistics), volume, volumes (slice by slice)
 
     Image types:
         uint8, uint16, float32, float64; (H, W) or (H, W, C). Output float32.
