@@ -203,6 +203,9 @@ def test_register_use_and_unregister():
         ({"name": "x", "mean": (float("inf"),), "std": (1.0,)}, "mean must be finite"),
         ({"name": "x", "mean": (), "std": ()}, "mean is empty"),
         ({"name": "x", "mean": (0.1,), "std": (0.1,), "channel_order": "RBG"}, "channel_order"),
+        # a string is not a list of band names ("RGB" is not three names R, G, B)
+        ({"name": "x", "mean": (0.1,) * 3, "std": (0.1,), "band_names": "RGB"}, "band_names"),
+        ({"name": "x", "mean": (0.1,) * 3, "std": (0.1,), "band_names": ["R", "G"]}, "2 band"),
     ],
 )
 def test_register_rejects(kwargs, match):
@@ -213,3 +216,21 @@ def test_register_rejects(kwargs, match):
 def test_builtins_cannot_be_removed():
     with pytest.raises(ValueError, match="built-in"):
         AN.unregister_preset("clip")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("input_size", 224),
+        ("input_size", (3, 224)),
+        ("input_size", (3, 224.0, 224)),
+        ("input_size", (3, 0, 224)),
+        ("crop_pct", "0.875"),
+        ("crop_pct", 0.0),
+        ("crop_pct", float("nan")),
+        ("crop_pct", True),
+    ],
+)
+def test_preset_model_fields_are_checked(field, value):
+    with pytest.raises(ValueError, match=field):
+        AN.Preset("x", (0.5,) * 3, (0.2,) * 3, **{field: value})

@@ -178,7 +178,7 @@ def register_preset(
         channel_order=channel_order,
         source=source,
         max_pixel_value=max_pixel_value,
-        band_names=None if band_names is None else tuple(band_names),
+        band_names=band_names,  # type: ignore[arg-type]  # checked and made a tuple by Preset
     )
     with _lock:
         if name in BUILTIN_PRESETS:

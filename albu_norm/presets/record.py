@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
 from albu_norm._checks import (
+    as_float,
     check_channel_order,
     check_max_pixel_value,
     check_mean_std,
@@ -68,6 +70,11 @@ class Preset:
         object.__setattr__(self, "mean", mean * (channels // len(mean)))
         object.__setattr__(self, "std", std * (channels // len(std)))
         if self.band_names is not None:
+            if isinstance(self.band_names, str) or not isinstance(self.band_names, (list, tuple)):
+                raise ValueError(
+                    f"preset {self.name!r}: band_names must be a list of names, one per "
+                    f"channel, got {self.band_names!r}."
+                )
             names = tuple(str(band) for band in self.band_names)
             if len(names) != channels:
                 raise ValueError(
@@ -75,4 +82,22 @@ class Preset:
                 )
             object.__setattr__(self, "band_names", names)
         if self.input_size is not None:
-            object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
+            size = self.input_size
+            if (
+                not isinstance(size, (list, tuple))
+                or len(size) != 3
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+            ):
+                raise ValueError(
+                    f"preset {self.name!r}: input_size must be (C, H, W), three positive "
+                    f"integers, got {size!r}."
+                )
+            object.__setattr__(self, "input_size", tuple(size))
+        if self.crop_pct is not None:
+            pct = as_float(self.crop_pct)
+            if not 0 < pct < math.inf:  # timm has crop_pct above 1 too (volo_d5_448: 1.15)
+                raise ValueError(
+                    f"preset {self.name!r}: crop_pct must be a finite number > 0, got "
+                    f"{self.crop_pct!r}."
+                )
+            object.__setattr__(self, "crop_pct", pct)
