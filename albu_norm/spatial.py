@@ -45,6 +45,7 @@ from albu_norm._statistics import power_of_two_scaled, reciprocal_or_zero
 _FLAT_ULPS = 16
 
 __all__ = [
+    "PerPixelStatistics",
     "check_lcn_parameters",
     "check_statistics_image",
     "load_statistics_image",
