@@ -11,26 +11,25 @@ Dtype rule (the one scale rule of the package): ``max_pixel_value=None`` means 2
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
 from typing import Any, Union, cast
 
 import cv2
 import numpy as np
 
+from albu_norm.modes import BUILT_IN_NAMES, MODES, Mode, check_supported, get_mode
+
 Values = Union[float, Sequence[float]]
 
-#: Modes whose statistics come from the image itself.
-PER_IMAGE_NORMALIZATIONS: tuple[str, ...] = (
-    "image",
-    "image_per_channel",
-    "min_max",
-    "min_max_per_channel",
-    "per_image_standardization",
+#: The built-in modes whose statistics come from the image itself (rows of
+#: :mod:`albu_norm.modes`; :func:`albu_norm.modes.per_image_names` includes registered ones).
+PER_IMAGE_NORMALIZATIONS: tuple[str, ...] = tuple(
+    name for name in BUILT_IN_NAMES if MODES[name].per_image
 )
-#: Every value of ``normalization``; "standard" uses fixed mean/std.
-NORMALIZATIONS: tuple[str, ...] = ("standard", *PER_IMAGE_NORMALIZATIONS)
+#: Every built-in value of ``normalization``; "standard" uses fixed mean/std.
+NORMALIZATIONS: tuple[str, ...] = BUILT_IN_NAMES
 
 #: Input dtypes of the core.
 SUPPORTED_DTYPES: tuple[np.dtype, ...] = tuple(
@@ -131,20 +130,18 @@ def check_float_scale(img: np.ndarray) -> float | None:
     return largest
 
 
-def check_normalization(normalization: object, allowed: tuple[str, ...] = NORMALIZATIONS) -> str:
-    """Return ``normalization`` if it is one of ``allowed``.
+def check_normalization(normalization: object, *, per_image: bool | None = None) -> Mode:
+    """The mode table's row of ``normalization``, refused unless the numpy core has every
+    primitive it names.
 
+    Args:
+        normalization: a mode name (or a row).
+        per_image: True: only per-image modes; False: only fixed statistics; None: any.
     Raises:
-        ValueError: unknown mode; the message lists the modes and close matches.
+        ValueError: unknown mode (the message lists the modes and close matches), a mode of the
+            wrong kind, or a row whose center, spread or floor the core cannot compute.
     """
-    if isinstance(normalization, str) and normalization in allowed:
-        return normalization
-    close = difflib.get_close_matches(str(normalization), allowed, n=2)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(
-        f"normalization must be one of {', '.join(repr(m) for m in allowed)}; got "
-        f"{normalization!r}.{hint}"
-    )
+    return check_supported(get_mode(normalization, per_image=per_image), "albu_norm's numpy core")
 
 
 def channel_values(value: object, name: str) -> tuple[float, ...]:
@@ -406,6 +403,62 @@ def check_ignore_value(ignore_value: object) -> tuple[float, ...] | None:
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"ignore_value must be finite numbers, got {values}.")
     return values
+
+
+@dataclass(frozen=True)
+class Masking:
+    """What is left out of the statistics, and what becomes of it: checked once, when made.
+
+    Attributes:
+        masked: a statistics mask ((H, W), nonzero = the pixel counts) comes with each call.
+        ignore_value: nodata in raw input units (one number, or one per channel): pixels whose
+            every channel equals it are left out; or None.
+        outside: "normalize" (left-out pixels get the same affine, TorchIO's choice) or "fill"
+            (they become ``fill``, nnU-Net's).
+        fill: the value of left-out pixels with ``outside="fill"``, and of every pixel when no
+            pixel is kept, in output units.
+    Raises:
+        ValueError: as :func:`check_outside` and :func:`check_ignore_value`; ``outside="fill"``
+            with nothing left out.
+    """
+
+    masked: bool = False
+    ignore_value: Any = None  # a number or a sequence; stored as a tuple of floats or None
+    outside: str = "normalize"
+    fill: float = 0.0
+
+    def __post_init__(self) -> None:
+        outside, fill = check_outside(self.outside, self.fill)
+        object.__setattr__(self, "fill", fill)
+        object.__setattr__(self, "ignore_value", check_ignore_value(self.ignore_value))
+        if outside == "fill" and not self.leaves_out:
+            raise ValueError(
+                "outside='fill' fills the pixels a mask (mask_key) or ignore_value leaves out, "
+                "and neither is given: nothing would be filled."
+            )
+
+    @property
+    def leaves_out(self) -> bool:
+        """True when a mask or ignore_value leaves pixels out."""
+        return self.masked or self.ignore_value is not None
+
+    def check_for(self, mode: Mode) -> Masking:
+        """Refuse a masking that would change nothing for ``mode``'s row.
+
+        Raises:
+            ValueError: pixels left out with fixed statistics and ``outside="normalize"``.
+        """
+        if self.leaves_out and self.outside == "normalize" and not mode.per_image:
+            raise ValueError(
+                "a mask (mask_key) and ignore_value choose the pixels to leave out of per-image "
+                "statistics; with fixed statistics they would change nothing. Pass "
+                "outside='fill' to set those pixels to fill, or use a per-image normalization."
+            )
+        return self
+
+
+#: Nothing left out.
+NO_MASKING = Masking()
 
 
 def raise_not_finite(img: np.ndarray, what: str) -> None:

@@ -1,10 +1,12 @@
-"""Statistics of one image: the center and spread of every per-image mode, exact histograms and
-percentiles, one overflow policy and one reciprocal-or-zero.
+"""Statistics of one image: the center and spread of every per-image mode's row, exact
+histograms and percentiles, one overflow policy, one reciprocal-or-zero and one helper per
+formula (TF floor, moment combination, power-of-two scaling, the batch as a tall image).
 
 Private; inputs are validated (:mod:`albu_norm._checks`), C-contiguous, of a supported dtype.
 
-* Center and scale of the per-image modes (:func:`per_image_plan`), from ``(mean, std)`` or
-  ``(min, max - min)`` over all values or per channel, in float64 on the image's own scale.
+* Center and scale of the per-image modes (:func:`per_image_plan`), from the primitives a row
+  of :mod:`albu_norm.modes` names: ``mean``/``std`` or ``min``/``range``, over all values or
+  per channel, over every pixel or the kept ones, in float64 on the image's own scale.
   ``std`` is the population std (ddof=0): OpenCV's one-pass ``meanStdDev``, recomputed
   exactly in two passes wherever that formula could lose digits (``std <= 1e-3 * |mean|``,
   which includes every uniform channel, or values so small that their squares underflow).
@@ -28,13 +30,14 @@ import cv2
 import numpy as np
 
 from albu_norm._checks import (
-    check_ignore_value,
+    Masking,
+    check_channel_count,
     check_mask,
-    check_outside,
     check_percentile,
     num_channels,
     raise_not_finite,
 )
+from albu_norm.modes import Mode
 
 #: OpenCV's most channels per array (CV_CN_MAX, OpenCV 5; 512 in OpenCV 4): above it the
 #: statistics and kernels use numpy.
@@ -76,6 +79,23 @@ def _no_exponents(channels: int) -> np.ndarray:
     return zeros
 
 
+_NORMAL_EXPONENTS = {np.dtype(np.float64): (-1022, 1023), np.dtype(np.float32): (-126, 127)}
+
+
+def times_power_of_two(values: np.ndarray, exponents: Any) -> np.ndarray:
+    """``values * 2**exponents`` (one exponent, or one per channel along the last axis), exact
+    as ``np.ldexp`` (a power of two only moves the exponent), in ``values``' float dtype: by a
+    multiplication (about 10x faster) wherever every ``2**e`` is a normal number of that dtype;
+    ``values`` itself when every exponent is 0 (callers never modify it in place)."""
+    e = np.asarray(exponents)
+    if not e.any():
+        return values
+    low, high = _NORMAL_EXPONENTS.get(values.dtype, (0, -1))
+    if low <= int(e.min()) and int(e.max()) <= high:
+        return values * np.ldexp(1.0, e).astype(values.dtype)
+    return np.ldexp(values, e).astype(values.dtype, copy=False)
+
+
 def power_of_two_scaled(
     img: np.ndarray,
     always: bool = False,
@@ -105,8 +125,34 @@ def power_of_two_scaled(
         return img, none
     exponents = np.where(magnitude > 0, np.frexp(magnitude)[1], 0).astype(np.int64)
     exponents = np.broadcast_to(exponents, (channels,)).copy()
-    scaled = np.ldexp(img, -(exponents if img.ndim == 3 else exponents[0]))
-    return scaled.astype(img.dtype, copy=False), exponents
+    return times_power_of_two(img, -(exponents if img.ndim == 3 else exponents[0])), exponents
+
+
+def tall(images: np.ndarray) -> np.ndarray:
+    """A batch (N, H, W[, C]) as one tall image (N * H, W[, C]): a view, for every operation
+    whose result does not depend on which image a pixel belongs to (fixed statistics, checks)."""
+    return images.reshape(-1, *images.shape[2:])
+
+
+def combine_moments(means: np.ndarray, stds: np.ndarray) -> tuple[float, float]:
+    """Mean and population std of all values, from those of C groups of equal counts (the
+    channels of an image): ``mean = mean(means)``, ``var = mean(std**2 + mean**2) - mean**2``
+    (clipped at 0; the exact re-check follows where it could lose digits)."""
+    mean = float(means.mean())
+    variance = max(float(np.mean(stds * stds + means * means)) - mean * mean, 0.0)
+    return mean, math.sqrt(variance)
+
+
+def tf_floor(spread: np.ndarray, values: int, exponents: np.ndarray) -> np.ndarray:
+    """TensorFlow's floor of the spread (``tf.image.per_image_standardization``,
+    tensorflow/python/ops/image_ops_impl.py): ``max(spread, 1 / sqrt(values))``, ``values``
+    the number of values the spread was taken over (with a mask: the kept ones), in the units
+    of a source scaled by ``2**-exponents`` (one per group). A zero spread stays 0: its output
+    is exactly 0 either way (``x - mean = 0``). Beyond float64 (tiny values scaled up) the
+    floor divides every value to 0, as it does in float32 for the image itself."""
+    with np.errstate(over="ignore"):
+        floor = np.ldexp(1.0 / math.sqrt(values), -exponents[: len(spread)])
+    return np.where(spread == 0, 0.0, np.maximum(spread, floor))
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,8 +161,9 @@ def power_of_two_scaled(
 
 
 class PerImagePlan(NamedTuple):
-    """How a per-image mode normalizes an image: ``(source - center) * scale``, which for the
-    min-max modes is computed as ``(source - center) / spread`` (exact 0 and 1 at the ends).
+    """How a per-image mode normalizes an image: ``(source - center) * scale``, computed as
+    ``(source - center) / spread`` where the mode's row says ``divide`` (exact 0 and 1 at the
+    ends of the min-max modes).
 
     ``source`` is the image itself, or the image scaled by ``2**-exponents[c]`` (the overflow
     policy); ``center``, ``scale`` and ``spread`` are float64 vectors of length C in the units
@@ -130,54 +177,145 @@ class PerImagePlan(NamedTuple):
     exponents: np.ndarray
 
 
-def per_image_plan(img: np.ndarray, normalization: str) -> PerImagePlan:
-    """The :class:`PerImagePlan` of a per-image mode on ``img``.
+def per_image_plan(
+    img: np.ndarray, mode: Mode, kept: np.ndarray | None = None
+) -> PerImagePlan | None:
+    """The :class:`PerImagePlan` of a per-image mode's row on ``img``, its statistics over the
+    ``kept`` pixels (boolean (H, W); None: every pixel); None when no pixel is kept.
 
-    The exponents are 0 and ``source`` is ``img`` itself except where the statistics of the
-    image would overflow or underflow float64 (values spanning its whole range; a spread so
-    small that its reciprocal overflows): then ``source`` is the image scaled by exact powers
-    of two (one for the image, or one per channel in the per-channel modes), the overflow
-    policy. Every per-image mode is invariant to that scale, so the output is the same.
+    The row's ``center`` ("mean" or "min"), ``spread`` ("std" or "range"), ``per_channel`` and
+    ``floor`` choose the primitives; nothing here looks at the mode's name. The exponents are 0
+    and ``source`` is ``img`` except where the statistics would overflow or underflow float64
+    (values spanning its whole range; a spread whose reciprocal overflows): then ``source`` is
+    the image scaled by exact powers of two (:func:`power_of_two_scaled`), to which every
+    per-image mode is invariant. Routing: OpenCV's reductions (masked ``meanStdDev`` and
+    ``minMaxLoc``, no copy of the image) up to 128 channels; the kept pixels gathered as one
+    (N, 1, C) image above, and wherever the overflow policy is needed.
 
     Raises:
-        ValueError: the image holds NaN or Inf.
+        ValueError: NaN or Inf in the image (outside the kept pixels too: they are normalized
+            or filled, never NaN).
     """
     channels = num_channels(img)
-    exponents = _no_exponents(channels)
-    center, spread = _center_spread(img, normalization)
-    if not _all_finite(center, spread) or any(0 < v < _TINY_SPREAD for v in spread.tolist()):
-        img, exponents = power_of_two_scaled(
-            img, True, f"normalization={normalization!r}", normalization.endswith("per_channel")
-        )
-        center, spread = _center_spread(img, normalization)
-    if normalization == "per_image_standardization":
-        # TensorFlow's floor (tensorflow/python/ops/image_ops_impl.py): the std is capped
-        # away from zero at 1 / sqrt(number of values), on the image's own scale. A uniform
-        # image keeps spread 0: its output is exactly 0 either way (x - mean = 0).
-        # on the scaled source's units; beyond float64 (an image of tiny values, scaled up)
-        # the floor divides every value to 0, as it does in float32 for the image itself
-        with np.errstate(over="ignore"):
-            floor = float(np.ldexp(1.0 / math.sqrt(img.size), -int(exponents[0])))
-        spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
+    what = f"normalization={mode.name!r}"
+    count = img.shape[0] * img.shape[1]
+    if kept is not None:
+        count = int(np.count_nonzero(kept))
+        if count == 0:
+            return None
+        if img.dtype.kind == "f" and not math.isfinite(float(img.max()) + float(img.min())):
+            raise_not_finite(img, what)  # numpy's max propagates NaN
+    if kept is None or channels <= CV_MAX_CHANNELS:
+        center, spread = _center_spread(img, mode, kept)
+        if _all_finite(center, spread) and not any(0 < v < _TINY_SPREAD for v in spread.tolist()):
+            return _plan(img, center, spread, _no_exponents(channels), mode, count)
+    values = img if kept is None else _gather(img, kept)
+    scaled, exponents = power_of_two_scaled(values, True, what, mode.per_channel)
+    center, spread = _center_spread(scaled, mode, None)
+    source = scaled if kept is None else times_power_of_two(img, -_image_exponents(img, exponents))
+    return _plan(source, center, spread, exponents, mode, count)
+
+
+def _image_exponents(img: np.ndarray, exponents: np.ndarray) -> Any:
+    return exponents if img.ndim == 3 else exponents[0]
+
+
+def _gather(img: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The kept pixels of an image as one (N, 1, C) image."""
+    channels = num_channels(img)
+    values = img.reshape(-1, channels)[kept.ravel()]
+    return values.reshape(len(values), 1, channels)
+
+
+def _plan(
+    source: np.ndarray,
+    center: np.ndarray,
+    spread: np.ndarray,
+    exponents: np.ndarray,
+    mode: Mode,
+    pixels: int,
+) -> PerImagePlan:
+    channels = num_channels(source)
+    if mode.floor == "tf":
+        spread = tf_floor(spread, pixels * (1 if mode.per_channel else channels), exponents)
     scale = reciprocal_or_zero(spread)
     if len(center) != channels:  # statistics over all channels: the same for each
         center, scale, spread = (v.repeat(channels) for v in (center, scale, spread))
-    return PerImagePlan(img, center, scale, spread, exponents)
+    return PerImagePlan(source, center, scale, spread, exponents)
 
 
-def kept_pixels(
-    img: np.ndarray, mask: np.ndarray | None, ignore_value: tuple[float, ...] | None
-) -> np.ndarray | None:
-    """Boolean (H, W): the pixels whose values count (mask nonzero, and not every channel equal
-    to ``ignore_value``); None when every pixel counts. ``mask`` is checked already."""
-    kept = mask
+def _center_spread(
+    img: np.ndarray, mode: Mode, kept: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(center, spread) float64 vectors (length C per channel, 1 pooled) of the row's
+    primitives, over the kept pixels (None: all). Non-finite results are the caller's."""
+    per_channel = mode.per_channel
+    parts: dict[str, np.ndarray] = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        if mode.needs_range:
+            if kept is None:
+                low, high = min_max(img, per_channel)
+            else:
+                low, high = masked_min_max(img, kept)
+                if not per_channel:
+                    low, high = low.min(keepdims=True), high.max(keepdims=True)
+            parts["min"], parts["range"] = low, high - low
+        if mode.needs_moments:
+            parts["mean"], parts["std"] = _moments(img, per_channel, kept)
+    return parts[mode.center], parts[mode.spread]
+
+
+def _moments(
+    img: np.ndarray, per_channel: bool, kept: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Population mean and std (float64; per channel, or over all values as length-1 vectors)
+    of the kept pixels, with the exact two-pass re-check where the one-pass formula could lose
+    digits."""
+    if kept is None:
+        mean, std = _mean_std(img, per_channel)
+    else:
+        mask = kept.view(np.uint8)
+        mean, std = (v.ravel().astype(np.float64) for v in cv2.meanStdDev(img, mask=mask))
+        if not per_channel and len(mean) > 1:  # the channels' moments (equal counts) combined
+            pooled = combine_moments(mean, std)
+            mean, std = np.array(pooled[:1]), np.array(pooled[1:])
+    if not _all_finite(mean, std) or not _suspicious(mean, std).any():
+        return mean, std
+    return _exact_small_std(img if kept is None else _gather(img, kept), per_channel, mean, std)
+
+
+def _suspicious(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    # OpenCV's one-pass std errs by about eps64 * (mean/std)^2 relative: below this ratio, or
+    # where squares underflow, it is recomputed exactly in two passes
+    return (std <= _SMALL_STD * np.abs(mean)) | (std < _TINY)
+
+
+def kept_pixels(img: np.ndarray, mask: Any, masking: Masking) -> np.ndarray | None:
+    """Boolean (H, W): the pixels of a validated image whose values count (mask nonzero, and not
+    every channel equal to ``masking.ignore_value``); None when every pixel counts.
+
+    Raises:
+        TypeError, ValueError: as :func:`albu_norm._checks.check_mask`; a mask given without
+            ``masking.masked`` or missing with it; an ignore_value of the wrong length.
+    """
+    if masking.masked and mask is None:
+        raise ValueError(
+            "this normalization takes its statistics over a mask (mask_key / masked=True): "
+            "pass the mask with each call."
+        )
+    if mask is not None and not masking.masked:
+        raise ValueError("a mask was given, but this normalization has no mask_key.")
+    kept = None if mask is None else check_mask(mask, img.shape)
+    ignore_value = masking.ignore_value
     if ignore_value is not None:
         channels = num_channels(img)
-        if len(ignore_value) not in (1, channels):
-            raise ValueError(
-                f"ignore_value has {len(ignore_value)} values but the image has {channels} "
-                "channels; give one value, or one per channel."
-            )
+        check_channel_count(
+            len(ignore_value),
+            channels,
+            img.shape,
+            origin="ignore_value",
+            fix="Give one value, or one per channel.",
+        )
         view = img.reshape(img.shape[0], img.shape[1], channels)
         # floats compare in the image's dtype (0.1 means float32(0.1) in a float32 image);
         # integers in float64 (0.5 matches no uint8 pixel)
@@ -187,115 +325,6 @@ def kept_pixels(
         nodata = np.all(view == target, axis=2)
         kept = ~nodata if kept is None else kept & ~nodata
     return kept
-
-
-def masking(
-    img: np.ndarray,
-    mask: Any,
-    ignore_value: Any,
-    outside: Any,
-    fill: Any,
-    *,
-    fixed: bool,
-) -> tuple[np.ndarray | None, str, float]:
-    """The kept pixels (boolean (H, W); None: all) of a validated image, and the checked
-    outside/fill. With ``fixed`` statistics a mask or ignore_value matters only with
-    ``outside="fill"``.
-
-    Raises:
-        TypeError, ValueError: as :func:`albu_norm._checks.check_mask`, ``check_outside`` and
-            ``check_ignore_value``; a mask or ignore_value with fixed statistics and
-            ``outside="normalize"``.
-    """
-    outside, fill = check_outside(outside, fill)
-    if mask is None and ignore_value is None:
-        return None, outside, fill
-    if fixed and outside == "normalize":
-        raise ValueError(
-            "mask and ignore_value choose the pixels to leave out of per-image statistics; "
-            "with fixed statistics they would change nothing. Pass outside='fill' to set those "
-            "pixels to fill, or drop them."
-        )
-    checked = None if mask is None else check_mask(mask, img.shape)
-    return kept_pixels(img, checked, check_ignore_value(ignore_value)), outside, fill
-
-
-def masked_plan(img: np.ndarray, normalization: str, kept: np.ndarray) -> PerImagePlan | None:
-    """The :class:`PerImagePlan` of a per-image mode whose statistics come from the ``kept``
-    pixels only (boolean (H, W)), to apply to the whole image; None when no pixel is kept.
-
-    Every mode's formula, the TF floor (N = the kept values) and the exact small-std re-check
-    are the unmasked ones. Routing: OpenCV's masked ``meanStdDev`` / ``minMaxLoc`` (no copy of
-    the image) up to 128 channels; otherwise, and wherever the overflow policy is needed, the
-    kept pixels gathered as one (N, 1, C) image.
-
-    Raises:
-        ValueError: NaN or Inf in the image (outside the kept pixels too: they are normalized
-            or filled, never NaN).
-    """
-    count = int(np.count_nonzero(kept))
-    if count == 0:
-        return None
-    if img.dtype.kind == "f" and not math.isfinite(float(img.max()) + float(img.min())):
-        raise_not_finite(img, f"normalization={normalization!r}")  # numpy's max propagates NaN
-    channels = num_channels(img)
-    if channels <= CV_MAX_CHANNELS:
-        center, spread = _masked_center_spread(img, normalization, kept, count)
-        if _all_finite(center, spread) and not any(0 < v < _TINY_SPREAD for v in spread.tolist()):
-            if normalization == "per_image_standardization":  # N = the kept values
-                floor = 1.0 / math.sqrt(count * channels)
-                spread = np.where(spread == 0, 0.0, np.maximum(spread, floor))
-            scale = reciprocal_or_zero(spread)
-            if len(center) != channels:
-                center, scale, spread = (v.repeat(channels) for v in (center, scale, spread))
-            return PerImagePlan(img, center, scale, spread, _no_exponents(channels))
-    values = img.reshape(-1, channels)[kept.ravel()]
-    plan = per_image_plan(values.reshape(len(values), 1, channels), normalization)
-    source = img
-    if any(plan.exponents.tolist()):  # the overflow policy scaled the kept values: the image too
-        source = np.ldexp(img, -(plan.exponents if img.ndim == 3 else plan.exponents[0]))
-        source = source.astype(img.dtype, copy=False)
-    return plan._replace(source=source)
-
-
-def _masked_center_spread(
-    img: np.ndarray, normalization: str, kept: np.ndarray, count: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(center, spread) of the kept pixels with OpenCV's masked reductions."""
-    mask = kept.view(np.uint8)
-    per_channel = normalization.endswith("per_channel")
-    channels = num_channels(img)
-    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results: the caller's
-        if normalization.startswith("min_max"):
-            low, high = masked_min_max(img, kept)
-            if not per_channel:
-                low, high = low.min(keepdims=True), high.max(keepdims=True)
-            return low, high - low
-        means, stds = (v.ravel().astype(np.float64) for v in cv2.meanStdDev(img, mask=mask))
-        if not per_channel and channels > 1:  # the channels' moments (equal counts) combined
-            mean = means.mean()
-            variance = max(float(np.mean(stds * stds + means * means) - mean * mean), 0.0)
-            means, stds = np.array([mean]), np.array([math.sqrt(variance)])
-        if not _all_finite(means, stds):
-            return means, stds
-        suspicious = (stds <= _SMALL_STD * np.abs(means)) | (stds < _TINY)
-        if not np.any(suspicious):
-            return means, stds
-    # the exact two-pass re-check, on the kept values
-    values = img.reshape(-1, channels)[kept.ravel()]
-    return _exact_small_std(values.reshape(count, 1, channels), per_channel, means, stds)
-
-
-def _center_spread(img: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
-    per_channel = normalization.endswith("per_channel")
-    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are handled above
-        if normalization.startswith("min_max"):
-            low, high = min_max(img, per_channel)
-            return low, high - low
-        mean, std = _mean_std(img, per_channel)
-        if not _all_finite(mean, std):
-            return mean, std
-        return _exact_small_std(img, per_channel, mean, std)
 
 
 def _all_finite(*vectors: np.ndarray) -> bool:
@@ -320,10 +349,8 @@ def _mean_std(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarra
         return mean.ravel().astype(np.float64), std.ravel().astype(np.float64)
     # OpenCV is faster on C <= 4 interleaved channels than on the flat view for non-uint8
     # data: combine the channels' moments (equal counts) into the overall ones.
-    means, stds = (v.ravel() for v in cv2.meanStdDev(img))
-    mean = means.mean()
-    variance = max(float(np.mean(stds * stds + means * means) - mean * mean), 0.0)
-    return np.array([mean]), np.array([math.sqrt(variance)])
+    pooled_mean, pooled_std = combine_moments(*(v.ravel() for v in cv2.meanStdDev(img)))
+    return np.array([pooled_mean]), np.array([pooled_std])
 
 
 def min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -356,7 +383,7 @@ def _exact_small_std(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Recompute small stds exactly: 0 for a uniform channel, two-pass float64 otherwise, on
     the channel scaled by a power of two so that squares of tiny deviations do not underflow."""
-    suspicious = (std <= _SMALL_STD * np.abs(mean)) | (std < _TINY)
+    suspicious = _suspicious(mean, std)
     if not np.any(suspicious):
         return mean, std
     mean, std = mean.copy(), std.copy()

@@ -37,7 +37,6 @@ zeros, never NaN or Inf. Every other image gets the exact formula, however small
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Literal
 
 import cv2
@@ -47,6 +46,7 @@ from albu_norm._checks import (
     NORMALIZATIONS,
     PER_IMAGE_NORMALIZATIONS,
     SUPPORTED_DTYPES,
+    Masking,
     Values,
     check_channel_count,
     check_float_scale,
@@ -60,7 +60,8 @@ from albu_norm._checks import (
 )
 from albu_norm._inverse import denormalize
 from albu_norm._kernels import affine, divide, fill_outside
-from albu_norm._statistics import fixed_center_scale, masked_plan, masking, per_image_plan
+from albu_norm._statistics import fixed_center_scale, kept_pixels, per_image_plan, tall
+from albu_norm.modes import FIXED, Mode
 
 __all__ = [
     "NORMALIZATIONS",
@@ -136,54 +137,41 @@ def normalize(
         array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
     """
     img = check_image(img)
-    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=True)
-    if reverse_channels:
-        img = _reversed_channels(img)
-    center, scale, largest = _fixed_plan(img, mean, std, max_pixel_value)
-    out = np.empty(img.shape, np.float32)
-    affine(img, center, scale, out, cached=True, bounded=False, largest=largest)
-    return fill_outside(out, kept, fill) if kept is not None else out
-
-
-def _fixed_plan(
-    img: np.ndarray, mean: Values, std: Values, max_pixel_value: float | None
-) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Center and scale of fixed statistics for a validated image (mean/std/max checked), and
-    the float image's largest magnitude when the dtype rule measured it (else None)."""
-    if type(mean) is tuple and type(std) is tuple:  # the spec's tuples: checked once, cached
-        mean_values, std_values = _checked_values(mean, std)
-    else:
-        mean_values, std_values = check_mean_std(mean, std)
+    mean_values, std_values = check_mean_std(mean, std)
     for name, values in (("mean", mean_values), ("std", std_values)):
         check_channel_count(len(values), num_channels(img), img.shape, origin=name)
+    scale_max = None if max_pixel_value is None else check_max_pixel_value(max_pixel_value)
+    masking = Masking(mask is not None, ignore_value, outside, fill)
+    masking.check_for(FIXED)
+    kept = kept_pixels(img, mask, masking)
+    out = np.empty(img.shape, np.float32)
+    return apply_fixed(
+        img, mean_values, std_values, scale_max, reverse_channels, kept, masking, out
+    )
+
+
+def apply_fixed(
+    img: np.ndarray,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    max_pixel_value: float | None,
+    reverse_channels: bool,
+    kept: np.ndarray | None,
+    masking: Masking,
+    out: np.ndarray,
+) -> np.ndarray:
+    """:func:`normalize` on checked arguments (a validated image, mean/std that fit its channel
+    count, a checked max_pixel_value or None) into ``out`` (float32, img's shape): the entry of
+    the spec, which checked them once."""
+    if reverse_channels:
+        img = _reversed_channels(img)
     largest = None
     if max_pixel_value is None:
         largest = check_float_scale(img)
-        scale_max = default_max_pixel_value(img.dtype)
-    else:
-        scale_max = check_max_pixel_value(max_pixel_value)
-    center, scale = fixed_center_scale(mean_values, std_values, scale_max, num_channels(img))
-    return center, scale, largest
-
-
-@functools.lru_cache(maxsize=256)
-def _checked_values(
-    mean: tuple[float, ...], std: tuple[float, ...]
-) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    return check_mean_std(mean, std)
-
-
-def _reversed_channels(img: np.ndarray) -> np.ndarray:
-    """RGB <-> BGR: a C-contiguous copy with the channel axis reversed (3 channels only)."""
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(
-            f"reversing the channel order (RGB <-> BGR) needs a 3-channel image, got shape "
-            f"{img.shape}. Pass input_channel_order equal to the preset's channel order, or "
-            "convert the image to 3 channels."
-        )
-    if img.dtype == np.float64:  # beyond cvtColor's depths
-        return np.ascontiguousarray(img[..., ::-1])
-    return cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+        max_pixel_value = default_max_pixel_value(img.dtype)
+    center, scale = fixed_center_scale(mean, std, max_pixel_value, num_channels(img))
+    affine(img, center, scale, out, cached=True, bounded=False, largest=largest)
+    return fill_outside(out, kept, masking.fill) if kept is not None else out
 
 
 def normalize_per_image(
@@ -242,36 +230,43 @@ def normalize_per_image(
         array([[0.        , 0.33333334],
                [0.6666667 , 1.        ]], dtype=float32)
     """
-    check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
+    mode = check_normalization(normalization, per_image=True)
     img = check_image(img)
-    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=False)
-    out = np.empty(img.shape, dtype=np.float32)
-    return _normalize_per_image(img, normalization, out, kept, outside, fill)
+    masking = Masking(mask is not None, ignore_value, outside, fill)
+    kept = kept_pixels(img, mask, masking)
+    return apply_per_image(img, mode, kept, masking, np.empty(img.shape, dtype=np.float32))
 
 
-def _normalize_per_image(
-    img: np.ndarray,
-    normalization: str,
-    out: np.ndarray,
-    kept: np.ndarray | None = None,
-    outside: str = "normalize",
-    fill: float = 0.0,
+def apply_per_image(
+    img: np.ndarray, mode: Mode, kept: np.ndarray | None, masking: Masking, out: np.ndarray
 ) -> np.ndarray:
-    """normalize_per_image on a validated image into out, a float32 array of img's shape."""
-    if kept is None:
-        plan = per_image_plan(img, normalization)
-    else:
-        masked = masked_plan(img, normalization, kept)
-        if masked is None:  # no pixel kept (a crop that fell in the padding): all fill
-            out.fill(fill)
-            return out
-        plan = masked
+    """:func:`normalize_per_image` of a validated image, a checked row and its kept pixels,
+    into ``out`` (float32, img's shape)."""
+    plan = per_image_plan(img, mode, kept)
+    if plan is None:  # no pixel kept (a crop that fell in the padding): all fill
+        out.fill(masking.fill)
+        return out
     bounded = kept is None  # left-out pixels may lie far outside the kept pixels' range
-    if normalization.startswith("min_max"):
+    if mode.divide:
         divide(plan.source, plan.center, plan.spread, out, bounded=bounded)
     else:
         affine(plan.source, plan.center, plan.scale, out, cached=False, bounded=bounded)
-    return fill_outside(out, kept, fill) if kept is not None and outside == "fill" else out
+    if kept is not None and masking.outside == "fill":
+        fill_outside(out, kept, masking.fill)
+    return out
+
+
+def _reversed_channels(img: np.ndarray) -> np.ndarray:
+    """RGB <-> BGR: a C-contiguous copy with the channel axis reversed (3 channels only)."""
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(
+            f"reversing the channel order (RGB <-> BGR) needs a 3-channel image, got shape "
+            f"{img.shape}. Pass input_channel_order equal to the preset's channel order, or "
+            "convert the image to 3 channels."
+        )
+    if img.dtype == np.float64:  # beyond cvtColor's depths
+        return np.ascontiguousarray(img[..., ::-1])
+    return cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
 
 
 def normalize_images(
@@ -316,38 +311,75 @@ def normalize_images(
         array([[0.        , 0.33333334],
                [0.6666667 , 1.        ]], dtype=float32)
     """
+    mode = check_normalization(normalization)
+    batch, masks = check_batch(images, masks)
+    masking = Masking(masks is not None, ignore_value, outside, fill).check_for(mode)
+    out = np.empty(images.shape, dtype=np.float32)
+    if not mode.per_image:
+        if mean is None or std is None:
+            raise ValueError("normalization='standard' needs mean and std.")
+        mean_values, std_values = check_mean_std(mean, std)
+        tall_batch = tall(batch)
+        for name, values in (("mean", mean_values), ("std", std_values)):
+            check_channel_count(len(values), num_channels(tall_batch), images.shape, origin=name)
+        scale_max = None if max_pixel_value is None else check_max_pixel_value(max_pixel_value)
+        kept = kept_pixels(tall_batch, None if masks is None else tall(masks), masking)
+        apply_fixed(
+            tall_batch,
+            mean_values,
+            std_values,
+            scale_max,
+            reverse_channels,
+            kept,
+            masking,
+            tall(out),
+        )
+        return out
+    return apply_per_image_batch(batch, masks, mode, masking, out)
+
+
+def check_batch(images: object, masks: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A batch (N, H, W[, C]) validated as one tall image (its dtype, channels, size), and its
+    masks (N, H, W) checked against it (boolean).
+
+    Raises:
+        TypeError, ValueError: as :func:`albu_norm._checks.check_image`; images not 3- or
+            4-dimensional or empty; masks not (N, H, W) of the images' N, H and W.
+    """
     if not isinstance(images, np.ndarray) or images.ndim not in (3, 4):
         shape = getattr(images, "shape", None)
         raise ValueError(
             f"images must be a numpy array of shape (N, H, W) or (N, H, W, C), got "
             f"{type(images).__name__} with shape {shape}."
         )
-    check_normalization(normalization)
     if images.shape[0] == 0:
         raise ValueError(f"images is an empty batch (shape {images.shape}).")
-    # Validate the batch as one tall image: (N*H, W) or (N*H, W, C).
-    tall = check_image(images.reshape(-1, *images.shape[2:]), name="images")
-    if masks is not None:
-        masks = check_mask(np.asarray(masks).reshape(-1, *np.shape(masks)[2:]), tall.shape, "masks")
-    kept, outside, fill = masking(
-        tall, masks, ignore_value, outside, fill, fixed=normalization == "standard"
-    )
-    out = np.empty(images.shape, dtype=np.float32)
-    if normalization == "standard":
-        if mean is None or std is None:
-            raise ValueError("normalization='standard' needs mean and std.")
-        source = _reversed_channels(tall) if reverse_channels else tall
-        center, scale, largest = _fixed_plan(source, mean, std, max_pixel_value)
-        target = out.reshape(tall.shape)
-        affine(source, center, scale, target, cached=True, bounded=False, largest=largest)
-        if kept is not None:
-            fill_outside(out.reshape(tall.shape), kept, fill)
-        return out
-    batch = tall.reshape(images.shape)
-    height = images.shape[1]
+    batch = check_image(tall(images), name="images").reshape(images.shape)
+    if masks is None:
+        return batch, None
+    if not isinstance(masks, np.ndarray):
+        raise TypeError(
+            f"masks must be a numpy array of shape (N, H, W), got {type(masks).__name__}."
+        )
+    if masks.ndim == 4 and masks.shape[3] == 1:
+        masks = masks[..., 0]
+    if masks.shape != images.shape[:3]:
+        raise ValueError(
+            f"masks has shape {masks.shape} but the images have shape {images.shape}: one "
+            "statistics mask (H, W) per image, (N, H, W) in all, moved with the images by the "
+            "same crops, pads and flips."
+        )
+    return batch, check_mask(tall(masks), tall(images).shape, "masks").reshape(masks.shape)
+
+
+def apply_per_image_batch(
+    batch: np.ndarray, masks: np.ndarray | None, mode: Mode, masking: Masking, out: np.ndarray
+) -> np.ndarray:
+    """Every image of a checked batch with its own statistics (and mask), into ``out``."""
     for index in range(len(batch)):
-        one = None if kept is None else kept[index * height : (index + 1) * height]
-        _normalize_per_image(batch[index], normalization, out[index], one, outside, fill)
+        img = batch[index]
+        kept = kept_pixels(img, None if masks is None else masks[index], masking)
+        apply_per_image(img, mode, kept, masking, out[index])
     return out
 
 
@@ -371,13 +403,10 @@ def per_image_statistics(
     Raises:
         ValueError: as :func:`normalize_per_image`; no pixel kept (there are no statistics).
     """
-    check_normalization(normalization, PER_IMAGE_NORMALIZATIONS)
+    mode = check_normalization(normalization, per_image=True)
     img = check_image(img)
-    kept, _, _ = masking(img, mask, ignore_value, "normalize", 0.0, fixed=False)
-    plan = (
-        per_image_plan(img, normalization)
-        if kept is None
-        else masked_plan(img, normalization, kept)
+    plan = per_image_plan(
+        img, mode, kept_pixels(img, mask, Masking(mask is not None, ignore_value))
     )
     if plan is None:
         raise ValueError("no pixel is kept by the mask/ignore_value: there are no statistics.")

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from albu_norm._checks import (
+    Masking,
     Values,
     check_channel_count,
     check_image,
@@ -37,14 +38,14 @@ from albu_norm._checks import (
 from albu_norm._kernels import affine, divide, fill_outside
 from albu_norm._statistics import (
     fixed_center_scale,
-    masked_plan,
-    masking,
+    kept_pixels,
     min_max,
     per_image_plan,
     power_of_two_scaled,
     reciprocal_or_zero,
 )
 from albu_norm._statistics import percentiles as _percentiles
+from albu_norm.modes import FIXED, z_score
 
 __all__ = [
     "ROBUST_METHODS",
@@ -125,7 +126,8 @@ def normalize_robust(
     """
     method, (low_q, high_q) = check_robust_method(method, percentiles)
     img = check_image(img)
-    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=False)
+    masking = Masking(mask is not None, ignore_value, outside, fill)
+    kept, outside, fill = kept_pixels(img, mask, masking), masking.outside, masking.fill
     channels = num_channels(img)
     out = np.empty(img.shape, dtype=np.float32)
     counted = img
@@ -163,8 +165,7 @@ def normalize_robust(
         low64 = low32.astype(np.float64)
         divide(out, low64, high32.astype(np.float64) - low64, out)
     else:
-        mode = "image_per_channel" if per_channel else "image"
-        plan = per_image_plan(out, mode) if kept is None else masked_plan(out, mode, kept)
+        plan = per_image_plan(out, z_score(per_channel), kept)
         if plan is None:  # pragma: no cover - pixels are kept (checked above)
             raise ValueError("no pixel is kept: there are no statistics.")
         affine(plan.source, plan.center, plan.scale, out, cached=False, bounded=True)
@@ -209,21 +210,35 @@ def normalize_clipped(
     Raises:
         ValueError: low >= high; std not finite and > 0; mean/std lengths fit neither 1 nor C.
     """
-    low, high = check_range(clip_range)
+    clip = check_range(clip_range)
     mean_values, std_values = check_mean_std(mean, std)
     img = check_image(img)
-    kept, outside, fill = masking(img, mask, ignore_value, outside, fill, fixed=True)
-    channels = num_channels(img)
+    masking = Masking(mask is not None, ignore_value, outside, fill)
+    masking.check_for(FIXED)
+    kept = kept_pixels(img, mask, masking)
     for name, values in (("mean", mean_values), ("std", std_values)):
-        check_channel_count(len(values), channels, img.shape, origin=name)
+        check_channel_count(len(values), num_channels(img), img.shape, origin=name)
+    scale_max = None if max_pixel_value is None else check_max_pixel_value(max_pixel_value)
     out = np.empty(img.shape, dtype=np.float32)
+    return apply_clipped(img, clip, mean_values, std_values, scale_max, kept, masking.fill, out)
+
+
+def apply_clipped(
+    img: np.ndarray,
+    clip_range: tuple[float, float],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    max_pixel_value: float | None,
+    kept: np.ndarray | None,
+    fill: float,
+    out: np.ndarray,
+) -> np.ndarray:
+    """:func:`normalize_clipped` on checked arguments, into ``out`` (float32, img's shape)."""
+    channels = num_channels(img)
+    low, high = clip_range
     _clip_into(img, np.full(channels, low), np.full(channels, high), out)
-    scale_max = (
-        default_max_pixel_value(img.dtype)
-        if max_pixel_value is None
-        else check_max_pixel_value(max_pixel_value)
-    )
-    center, scale = fixed_center_scale(mean_values, std_values, scale_max, channels)
+    scale_max = default_max_pixel_value(img.dtype) if max_pixel_value is None else max_pixel_value
+    center, scale = fixed_center_scale(mean, std, scale_max, channels)
     affine(out, center, scale, out, cached=True, bounded=False)
     return fill_outside(out, kept, fill) if kept is not None else out
 

@@ -38,26 +38,29 @@ import numpy as np
 
 from albu_norm import functional as F
 from albu_norm._checks import (
-    NORMALIZATIONS,
-    SUPPORTED_DTYPES,
+    Masking,
     check_channel_count,
     check_channel_order,
-    check_ignore_value,
+    check_image,
     check_max_pixel_value,
     check_mean_std,
     check_normalization,
-    check_outside,
     check_range,
     default_max_pixel_value,
     num_channels,
 )
-from albu_norm._statistics import fixed_center_scale
+from albu_norm._statistics import fixed_center_scale, kept_pixels, tall
+from albu_norm.modes import Mode
 from albu_norm.presets import Preset, register_preset
-from albu_norm.robust import normalize_clipped
+from albu_norm.robust import apply_clipped
 from albu_norm.sources import from_source
 from albu_norm.stats.result import load_stats
 
-__all__ = ["NormalizationSpec", "register_preset_from_file", "resolve_spec"]
+__all__ = ["ORIGINS", "NormalizationSpec", "register_preset_from_file", "resolve_spec"]
+
+#: Where a spec's numbers came from (``NormalizationSpec.origin``): explicit mean/std, the
+#: default preset, a preset, a statistics file or record, a model config, or each image.
+ORIGINS = ("explicit", "default", "preset", "stats", "model_config", "image")
 
 StatsSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -77,13 +80,18 @@ class NormalizationSpec:
         input_channel_order: "RGB" or "BGR": the order of the images it receives; when it
             differs from ``channel_order`` the channels are reversed first (3 channels only).
         clip_range: (low, high) in raw input units, applied before the affine; or None.
-        source: where the numbers came from, e.g. "preset 'clip'", "stats file stats.json".
+        source: where the numbers came from, in words, e.g. "preset 'clip'", "stats file
+            stats.json" (for messages; behaviour reads ``origin``).
         masked: a statistics mask comes with each call ((H, W), nonzero = the pixel counts).
         ignore_value: nodata, in raw input units (one number, or one per channel): pixels whose
             every channel equals it are left out of the statistics; or None.
         outside: what left-out pixels become: "normalize" (the same affine) or "fill".
         fill: the value of left-out pixels with ``outside="fill"`` (and of every pixel when no
             pixel is kept), in output units.
+        origin: the kind of source (one of :data:`ORIGINS`).
+
+    Derived (not fields): ``mode``, the row of :mod:`albu_norm.modes`; ``masking``, the
+    checked :class:`albu_norm._checks.Masking` record that every call receives.
     """
 
     normalization: str = "standard"
@@ -98,16 +106,20 @@ class NormalizationSpec:
     ignore_value: Optional[tuple[float, ...]] = None
     outside: str = "normalize"
     fill: float = 0.0
+    origin: str = "explicit"
 
     def __post_init__(self) -> None:
-        check_normalization(self.normalization)
+        mode = check_normalization(self.normalization)
+        object.__setattr__(self, "_mode", mode)
+        if self.origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {ORIGINS}, got {self.origin!r}.")
         if not isinstance(self.source, str):
             raise ValueError(f"source must be a label (a string), got {self.source!r}.")
         check_channel_order(self.channel_order)
         check_channel_order(self.input_channel_order, "input_channel_order")
         if self.max_pixel_value is not None:
             object.__setattr__(self, "max_pixel_value", check_max_pixel_value(self.max_pixel_value))
-        if self.normalization == "standard":
+        if not mode.per_image:
             if self.mean is None or self.std is None:
                 raise ValueError("normalization='standard' needs mean and std.")
             mean, std = check_mean_std(self.mean, self.std)
@@ -120,26 +132,25 @@ class NormalizationSpec:
             )
         if self.clip_range is not None:
             object.__setattr__(self, "clip_range", check_range(self.clip_range))
-        object.__setattr__(self, "ignore_value", check_ignore_value(self.ignore_value))
-        outside, fill = check_outside(self.outside, self.fill)
-        object.__setattr__(self, "fill", fill)
-        leaves_out = self.masked or self.ignore_value is not None
-        if outside == "fill" and not leaves_out:
-            raise ValueError(
-                "outside='fill' fills the pixels a mask_key or ignore_value leaves out, and "
-                "neither is given: nothing would be filled."
-            )
-        if leaves_out and outside == "normalize" and not self.per_image:
-            raise ValueError(
-                "mask_key and ignore_value choose the pixels to leave out of per-image "
-                "statistics; with fixed statistics they would change nothing. Pass "
-                "outside='fill' to set those pixels to fill, or use a per-image normalization."
-            )
+        masking = Masking(self.masked, self.ignore_value, self.outside, self.fill)
+        object.__setattr__(self, "_masking", masking.check_for(mode))
+        object.__setattr__(self, "ignore_value", masking.ignore_value)
+        object.__setattr__(self, "fill", masking.fill)
+
+    @property
+    def mode(self) -> Mode:
+        """The row of the mode table (:mod:`albu_norm.modes`) this spec was built with."""
+        return self._mode  # type: ignore[attr-defined]
+
+    @property
+    def masking(self) -> Masking:
+        """The checked masking record (mask, ignore_value, outside, fill)."""
+        return self._masking  # type: ignore[attr-defined]
 
     @property
     def per_image(self) -> bool:
         """True for the modes whose statistics come from each image."""
-        return self.normalization != "standard"
+        return self.mode.per_image
 
     @property
     def reverse_channels(self) -> bool:
@@ -187,17 +198,24 @@ class NormalizationSpec:
                 spec's mean/std do not fit (the message names the spec's source); a missing
                 or unexpected mask.
         """
-        masking = self._masking(mask)
+        img = check_image(img)
+        kept = kept_pixels(img, mask, self.masking)
+        out = np.empty(img.shape, np.float32)
         if self.per_image:
-            return F.normalize_per_image(img, self.normalization, **masking)  # type: ignore[arg-type]
+            return F.apply_per_image(img, self.mode, kept, self.masking, out)
         self._check_fits(img)
+        return self._apply_fixed(img, kept, out)
+
+    def _apply_fixed(
+        self, img: np.ndarray, kept: Optional[np.ndarray], out: np.ndarray
+    ) -> np.ndarray:
         mean, std = self.fixed
         if self.clip_range is not None:
-            return normalize_clipped(
-                img, self.clip_range, mean, std, self.max_pixel_value, **masking
+            return apply_clipped(
+                img, self.clip_range, mean, std, self.max_pixel_value, kept, self.fill, out
             )
-        return F.normalize(
-            img, mean, std, self.max_pixel_value, reverse_channels=self.reverse_channels, **masking
+        return F.apply_fixed(
+            img, mean, std, self.max_pixel_value, self.reverse_channels, kept, self.masking, out
         )
 
     def apply_batch(self, images: np.ndarray, masks: Optional[np.ndarray] = None) -> np.ndarray:
@@ -205,44 +223,18 @@ class NormalizationSpec:
         its own mask from ``masks`` (N, H, W) when the spec is ``masked``.
 
         Raises:
-            as :meth:`apply`.
+            as :meth:`apply`; images not 3-/4-D or empty; masks not (N, H, W).
         """
-        if self.clip_range is not None and isinstance(images, np.ndarray) and images.ndim in (3, 4):
-            # fixed statistics: the batch as one tall (N * H, W[, C]) image, masks alike
-            tall = images.reshape(-1, *images.shape[2:])
-            tall_masks = None if masks is None else np.asarray(masks).reshape(tall.shape[:2])
-            return self.apply(tall, tall_masks).reshape(images.shape)
-        if not self.per_image and isinstance(images, np.ndarray) and images.ndim in (3, 4):
-            self._check_fits(images[0])
-        masking = self._masking(masks)
-        return F.normalize_images(
-            images,
-            self.normalization,
-            self.mean,
-            self.std,
-            self.max_pixel_value,
-            reverse_channels=self.reverse_channels,
-            masks=masking.pop("mask", None),
-            **masking,
-        )
-
-    def _masking(self, mask: Optional[np.ndarray]) -> dict[str, Any]:
-        """The masking keywords of the functional layer for one call."""
-        if self.masked and mask is None:
-            raise ValueError(
-                "this normalization takes its statistics over a mask (mask_key): pass the mask "
-                "with each call."
-            )
-        if not self.masked and mask is not None:
-            raise ValueError("a mask was given, but this normalization has no mask_key.")
-        if not self.masked and self.ignore_value is None:
-            return {}
-        return {
-            "mask": mask,
-            "ignore_value": self.ignore_value,
-            "outside": self.outside,
-            "fill": self.fill,
-        }
+        batch, masks = F.check_batch(images, masks)
+        out = np.empty(batch.shape, np.float32)
+        if self.per_image:
+            return F.apply_per_image_batch(batch, masks, self.mode, self.masking, out)
+        # fixed statistics: the batch as one tall (N * H, W[, C]) image, masks alike
+        source = tall(batch)
+        self._check_fits(source, batch.shape)
+        kept = kept_pixels(source, None if masks is None else tall(masks), self.masking)
+        self._apply_fixed(source, kept, tall(out))
+        return out
 
     def invert(self, values: np.ndarray, dtype: Any = np.uint8) -> np.ndarray:
         """The inverse of a fixed-statistics spec on normalized values (H, W[, C]): a viewable
@@ -273,19 +265,21 @@ class NormalizationSpec:
         """A JSON/YAML-safe dict of every field (tuples as lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
-    def _check_fits(self, img: Any) -> None:
-        """A channel count the source's values do not fit, reported with the source's name
-        (explicit mean/std are reported by the functional layer, naming mean or std)."""
-        if self.mean is None or self.source.startswith("explicit"):
-            return
-        if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
-            return  # the functional layer reports what is wrong with the image
-        if img.dtype not in SUPPORTED_DTYPES:
-            return  # likewise: the dtype comes first
+    def _check_fits(self, img: np.ndarray, shape: Optional[tuple[int, ...]] = None) -> None:
+        """A channel count the spec's values do not fit (a validated image), reported with the
+        source's name (or "mean"/"std" for explicit values)."""
+        mean, std = self.fixed
         channels = num_channels(img)
-        count = len(self.mean)
-        if count in (1, channels):
+        count = max(len(mean), len(std))
+        if count in (1, channels) and len(mean) in (1, count) and len(std) in (1, count):
             return
+        origin = self.source
+        if self.origin == "explicit":  # name the value that does not fit, as the core does
+            origin, count = next(
+                (name, len(v))
+                for name, v in (("mean", mean), ("std", std))
+                if len(v) not in (1, channels)
+            )
         plural = "s" if channels != 1 else ""
         fix = (
             f"Use a preset or mean/std with {channels} value{plural} (one value serves every "
@@ -296,7 +290,9 @@ class NormalizationSpec:
                 ", or give the model the 3 channels it expects: "
                 "cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)"
             )
-        check_channel_count(count, channels, img.shape, origin=self.source, fix=fix + ".")
+        check_channel_count(
+            count, channels, img.shape if shape is None else shape, origin=origin, fix=fix + "."
+        )
 
 
 def resolve_spec(
@@ -339,7 +335,7 @@ def resolve_spec(
             config, an unknown preset (close names are suggested). Only ValueError: transforms
             pass it on to Albumentations, which would hide any other type behind a warning.
     """
-    check_normalization(normalization, NORMALIZATIONS)
+    mode = check_normalization(normalization)
     check_channel_order(input_channel_order, "input_channel_order")
     sources = {
         name: value
@@ -352,7 +348,7 @@ def resolve_spec(
         )
     explicit = [name for name, value in (("mean", mean), ("std", std)) if value is not None]
     masking = {"masked": masked, "ignore_value": ignore_value, "outside": outside, "fill": fill}
-    if normalization != "standard":
+    if mode.per_image:
         given = [*explicit, *sources, *(["clip_range"] if clip_range is not None else [])]
         if given:
             names = " and ".join(given)
@@ -365,6 +361,7 @@ def resolve_spec(
             channel_order=input_channel_order,
             input_channel_order=input_channel_order,
             source="per-image statistics",
+            origin="image",
             **masking,
         )
     if sources and explicit:
@@ -381,7 +378,7 @@ def resolve_spec(
         max_pixel_value = check_max_pixel_value(max_pixel_value)
     if explicit:
         return NormalizationSpec(
-            "standard",
+            mode.name,
             *check_mean_std(mean, std),
             max_pixel_value=max_pixel_value,
             channel_order=input_channel_order,
@@ -391,7 +388,7 @@ def resolve_spec(
         )
     found = from_source(preset, stats, model_config)
     return NormalizationSpec(
-        "standard",
+        mode.name,
         found.mean,
         found.std,
         max_pixel_value=found.max_pixel_value if max_pixel_value is None else max_pixel_value,
@@ -399,6 +396,7 @@ def resolve_spec(
         input_channel_order=input_channel_order,
         clip_range=clip_range,
         source=found.source,
+        origin=next(iter(sources), "default"),
         **masking,
     )
 

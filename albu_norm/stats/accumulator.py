@@ -32,6 +32,7 @@ from typing import Any, Optional
 import numpy as np
 
 from albu_norm._checks import (
+    Masking,
     check_channel_order,
     check_ignore_value,
     check_image,
@@ -166,7 +167,7 @@ class RunningStats:
     def _kept(self, view: np.ndarray) -> Optional[np.ndarray]:
         """uint8 (H, W) mask of the pixels that count (None: all of them), by the rule of the
         per-image modes (:func:`albu_norm._statistics.kept_pixels`)."""
-        kept = kept_pixels(view, None, self.ignore_value)
+        kept = kept_pixels(view, None, Masking(ignore_value=self.ignore_value))
         return None if kept is None else kept.view(np.uint8)
 
     def _per_pixel_update(self, view: np.ndarray, key: str) -> dict[str, Any]:
