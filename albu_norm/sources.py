@@ -28,7 +28,7 @@ from albu_norm._checks import (
 )
 from albu_norm.model_configs import read_model_config
 from albu_norm.presets import Preset, get_preset
-from albu_norm.stats.result import load_stats
+from albu_norm.stats.result import load_stats, read_record
 
 __all__ = ["DEFAULT_PRESET", "from_source"]
 
@@ -60,10 +60,12 @@ def from_source(preset: Optional[str], stats: Any, model_config: Any) -> Preset:
 
 def _from_stats(stats: Any) -> Preset:
     if isinstance(stats, Mapping):
-        record, label = dict(stats), "statistics record"
         label = (
-            f"statistics of {record['source']}" if isinstance(record.get("source"), str) else label
+            f"statistics of {stats['source']}"
+            if isinstance(stats.get("source"), str)
+            else "statistics record"
         )
+        record = read_record(stats, label)
     elif isinstance(stats, (str, os.PathLike)):
         record, label = load_stats(stats), f"stats file {Path(stats).name}"
     else:
@@ -79,11 +81,12 @@ def _from_stats(stats: Any) -> Preset:
             scale = check_max_pixel_value(scale)
         except ValueError as error:
             raise ValueError(f"{label}: {error}") from None
+    if record["mixed_dtypes"]:  # the typed flag decides; the dtype text is for people
+        scale = None  # each image on the 0-1 scale of its own dtype: the dtype rule
+    elif scale is not None:
         dtype = record.get("dtype")
         if isinstance(dtype, str) and dtype in ("uint8", "uint16", "float32", "float64"):
             scale = _dtype_rule(scale, default_max_pixel_value(np.dtype(dtype)))
-        elif isinstance(dtype, str) and dtype.startswith("mixed"):
-            scale = None  # each image on the 0-1 scale of its own dtype: the dtype rule
     return _preset(
         label, record["mean"], record["std"], record.get("channel_order", "RGB"), scale, label
     )

@@ -17,8 +17,10 @@ import albu_norm as AN
 from albu_norm import cli
 from albu_norm.stats import (
     RunningStats,
+    StatsResult,
     compute_stats,
     find_images,
+    load_stats,
     read_image,
     register_preset_from_file,
 )
@@ -312,3 +314,117 @@ def test_dask_local_cluster_on_loopback(folder):
     local = compute_stats(files, workers=1)
     assert result.failed == []
     assert result.stats.result() == local.stats.result()
+
+
+# ---------------------------------------------------------------------- mixed dtypes: a typed flag
+
+LEGACY_STATS = Path(__file__).resolve().parent / "data" / "v0.1.0" / "stats.json"
+
+
+def mixed_result():
+    stats = RunningStats()
+    stats.update(load_photo("coffee")[:40, :50])
+    stats.update(as_dtype(load_photo("chelsea")[:30, :20], np.uint16))
+    return stats.result()
+
+
+def test_mixed_dtypes_is_a_typed_field_written_and_read_back():
+    mixed = mixed_result()
+    assert mixed.mixed_dtypes is True and mixed.max_pixel_value == 1.0
+    record = json.loads(json.dumps(mixed.to_dict()))
+    assert record["mixed_dtypes"] is True and record["max_pixel_value"] is None
+    assert StatsResult.from_dict(record) == mixed
+    single = RunningStats().update(load_photo("coffee")).result(max_pixel_value=4095)
+    assert single.mixed_dtypes is False and single.to_dict()["mixed_dtypes"] is False
+    assert StatsResult.from_dict(json.loads(json.dumps(single.to_dict()))) == single
+    with pytest.raises(ValueError, match="no 'mean_raw'"):
+        StatsResult.from_dict({k: v for k, v in record.items() if k != "mean_raw"})
+
+
+def test_stats_files_of_older_versions_load(tmp_path):
+    """0.1.0 wrote no flag: a single dtype reads as not mixed, the text "mixed (...)" as mixed
+    (the legacy reader, albu_norm.stats.result.read_record)."""
+    record = load_stats(LEGACY_STATS)
+    assert record["mixed_dtypes"] is False
+    result = StatsResult.from_dict(record)
+    assert result.dtype == "uint8" and result.max_pixel_value == 255.0 and not result.mixed_dtypes
+    assert AN.Normalize(stats=LEGACY_STATS).spec.max_pixel_value is None  # uint8: the dtype rule
+    legacy = mixed_result().to_dict()
+    del legacy["mixed_dtypes"]
+    assert legacy["dtype"] == "mixed (uint16, uint8)"
+    path = tmp_path / "old_mixed.json"
+    path.write_text(json.dumps({"stats": {**legacy, "max_pixel_value": 1.0}}))
+    assert load_stats(path)["mixed_dtypes"] is True
+    assert StatsResult.from_dict(load_stats(path)) == mixed_result()
+    assert AN.Normalize(stats=path).spec.max_pixel_value is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "scale"),
+    [
+        ({"dtype": "mixed (uint16, uint8)"}, None),  # no flag: the legacy text says mixed
+        ({"dtype": "uint8", "mixed_dtypes": True}, None),  # the flag decides, not the text
+        ({"dtype": "mixed (uint16, uint8)", "mixed_dtypes": False}, 1.0),  # likewise
+        ({"dtype": "uint8"}, 1.0),  # no flag, one dtype: the file's own scale
+        ({"mixed_dtypes": True}, None),
+        ({}, 1.0),
+    ],
+)
+def test_the_flag_decides_the_scale_rule(tmp_path, fields, scale):
+    """A record that says mixed follows the dtype rule (each image on its own dtype's 0-1
+    scale); one that does not keeps its max_pixel_value. From a file and from a mapping."""
+    record = {"mean": [0.5] * 3, "std": [0.25] * 3, "max_pixel_value": 1.0, **fields}
+    path = tmp_path / "stats.yaml"
+    path.write_text(yaml.safe_dump({"stats": record}))
+    photo = load_photo("coffee")[:16, :16]
+    expected = (photo / (255.0 if scale is None else 1.0) - 0.5) / 0.25
+    for stats in (path, record):
+        transform = AN.Normalize(stats=stats)
+        assert transform.spec.max_pixel_value == scale
+        np.testing.assert_allclose(transform(image=photo)["image"], expected, rtol=1e-6)
+
+
+def test_the_flag_not_the_text_decides_after_a_real_run(tmp_path):
+    """Mutation check: rewrite the dtype text of real records, keep the flag: nothing changes."""
+    photo = load_photo("coffee")[:16, :16]
+    mixed = {**mixed_result().to_dict(), "dtype": "uint8", "max_pixel_value": 1.0}
+    assert AN.Normalize(stats=mixed).spec.max_pixel_value is None
+    single = RunningStats().update(load_photo("chelsea")).result(max_pixel_value=1.0).to_dict()
+    single["dtype"] = "mixed (uint16, uint8)"
+    transform = AN.Normalize(stats=single)
+    assert transform.spec.max_pixel_value == 1.0
+    expected = (photo - np.array(single["mean"])) / np.array(single["std"])
+    np.testing.assert_allclose(transform(image=photo)["image"], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("flag", ["true", 1, None, "mixed"])
+def test_a_flag_that_is_not_a_bool_is_a_value_error(tmp_path, flag):
+    record = {"dtype": "uint8", "mean": [0.5], "std": [0.25], "mixed_dtypes": flag}
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps(record))
+    for stats in (path, record):
+        with pytest.raises(ValueError, match="mixed_dtypes must be true or false"):
+            AN.Normalize(stats=stats)
+    with pytest.raises(ValueError, match="mixed_dtypes must be true or false"):
+        A.from_dict(
+            {
+                "transform": {
+                    "__class_fullname__": "albu_norm.transforms.Normalize",
+                    "p": 1.0,
+                    "stats": record,
+                }
+            }
+        )
+
+
+def test_robust_dataset_mode_refuses_statistics_of_mixed_dtypes(tmp_path):
+    """Its clip range is in raw units: mixed statistics (0-1 scale) would clip uint8 at ~1."""
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps({"stats": mixed_result().to_dict()}))
+    with pytest.raises(ValueError, match="several dtypes"):
+        AN.RobustNormalize.from_stats(path)
+    single = RunningStats().update(load_photo("coffee")).result().to_dict()
+    path.write_text(json.dumps({"stats": {**single, "dtype": "mixed (uint16, uint8)"}}))
+    assert AN.RobustNormalize.from_stats(path).clip_range == pytest.approx(
+        (min(single["percentiles_raw"]["0.5"]), max(single["percentiles_raw"]["99.5"]))
+    )

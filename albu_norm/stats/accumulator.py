@@ -339,6 +339,7 @@ class RunningStats:
             max_raw=tuple(float(v) for v in high),
             percentiles_raw={q: tuple(float(v) for v in values) for q, values in table.items()},
             channel_order=channel_order,
+            mixed_dtypes=len(dtypes) > 1,
             pixel_mean=pixel_mean,
             pixel_std=pixel_std,
             pixel_range=pixel_range,

@@ -118,9 +118,18 @@ class RobustNormalize(NormalizationTransform):
         of the unclipped values.
 
         Raises:
-            ValueError: the file cannot be read, or lacks the percentiles or raw statistics.
+            ValueError: the file cannot be read, lacks the percentiles or raw statistics, or
+                describes images of several dtypes (its values are on the 0-1 scale, not in
+                the raw units this mode clips in).
         """
         record = load_stats(path)
+        if record["mixed_dtypes"]:
+            raise ValueError(
+                f"{path} describes images of several dtypes ({record.get('dtype')}), each put on "
+                "the 0-1 scale by its own maximum, and dataset_clip_zscore clips raw pixel "
+                "values: no clip range fits every dtype. Compute the statistics of one dtype "
+                "(convert the files first), or use Normalize(stats=...)."
+            )
         table = record.get("percentiles_raw", {})
         try:
             keys = {float(k): v for k, v in table.items()}
