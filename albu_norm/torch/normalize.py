@@ -30,7 +30,6 @@ float16/bfloat16 output is the float32 result rounded to that dtype.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Optional
 
 import numpy as np
@@ -38,6 +37,7 @@ import torch
 from torch import nn
 
 from albu_norm._kernels import float32_constants_ok
+from albu_norm.modes import Mode, check_supported
 from albu_norm.spec import NormalizationSpec, resolve_spec
 from albu_norm.torch._checks import (
     INPUT_DTYPES,
@@ -61,6 +61,9 @@ __all__ = ["INPUT_DTYPES", "LAYOUTS", "OUTPUT_DTYPES", "Normalize"]
 # rows of the scale buffer: uint8, uint16; floats use row 2
 _ROWS = {torch.uint8: 0, **({UINT16: 1} if UINT16 is not None else {})}
 _ROW_DTYPES = (np.uint8, np.uint16, np.float32)
+# the primitives of this module (see _center_spread); its floors are those of albu_norm.modes
+_CENTERS = ("fixed", "mean", "min")
+_SPREADS = ("fixed", "std", "range")
 
 
 class Normalize(nn.Module):
@@ -205,6 +208,7 @@ class Normalize(nn.Module):
         self.layout = check_layout(layout)
         self.dtype = check_output_dtype(dtype)
         self._float64_rows: tuple[bool, ...] = (False, False, False)
+        check_supported(spec.mode, "albu_norm.torch.Normalize", centers=_CENTERS, spreads=_SPREADS)
         if spec.per_image:
             return
         constants = _fixed_constants(spec)
@@ -376,36 +380,26 @@ class Normalize(nn.Module):
 
     def _per_image(self, view: torch.Tensor, kept: Optional[torch.Tensor] = None) -> torch.Tensor:
         n, c, h, w = view.shape
-        mode = self.spec.normalization
+        mode = self.spec.mode
         # one float64 copy, contiguous (N, C, H, W): the statistics and the affine work on it
         values = view.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
-        groups = (
-            values.reshape(n, c, -1) if mode.endswith("per_channel") else values.reshape(n, 1, -1)
-        )
-        if kept is not None:
-            center, spread, uniform = _masked_statistics(values, kept, mode)
-        else:
-            low = groups.amin(dim=-1, keepdim=True)
-            high = groups.amax(dim=-1, keepdim=True)
-            uniform = low == high  # exact, unlike a float mean compared with the pixels
-            if mode.startswith("min_max"):
-                center, spread = low, high - low
+        groups = values.reshape(n, c if mode.per_channel else 1, -1)
+        weights = None if kept is None else kept.expand(n, c, h, w).reshape(groups.shape)
+        center, spread = _center_spread(groups, weights, mode)
+        positive = spread > 0  # False for a uniform group (or one without kept values): zeros
+        if mode.divide:  # (x - c) / s: exact 0 and 1 at the ends of a min-max range
+            safe = torch.where(positive, spread, 1.0)
+            if exporting():
+                normalized = torch.where(positive, (groups - center) / safe, 0.0)
             else:
-                variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
-                spread = variance.sqrt()
-                if mode == "per_image_standardization":
-                    # TensorFlow's floor, tensorflow/python/ops/image_ops_impl.py, on the
-                    # image's own values: 1 / sqrt(number of values of the image)
-                    spread = spread.clamp(min=1.0 / math.sqrt(c * h * w))
-                center = torch.where(uniform, low, mean)
-        spread = torch.where(uniform, torch.zeros_like(spread), spread)
-        positive = spread > 0
-        scale = torch.where(positive, 1.0 / torch.where(positive, spread, 1.0), 0.0)
-        if exporting():
-            result = _round(((groups - center) * scale).reshape(n, c, h, w), self.dtype)
+                normalized = groups.sub_(center).div_(safe).mul_(positive)
         else:
-            groups.sub_(center).mul_(scale)
-            result = _round(values, self.dtype)
+            scale = torch.where(positive, 1.0 / torch.where(positive, spread, 1.0), 0.0)
+            if exporting():
+                normalized = (groups - center) * scale
+            else:
+                normalized = groups.sub_(center).mul_(scale)
+        result = _round(normalized.reshape(n, c, h, w), self.dtype)
         if kept is not None:  # an image with no kept pixel: every value is fill
             empty = ~kept.flatten(1).any(dim=1)
             result[empty] = self.spec.fill
@@ -417,31 +411,43 @@ class Normalize(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-def _masked_statistics(
-    values: torch.Tensor, kept: torch.Tensor, mode: str
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(center, spread, uniform) of a per-image mode over the kept pixels, as on the CPU (the
-    TF floor with N = the kept values), shaped (N, 1 or C, 1) like the unmasked groups."""
-    n, c = values.shape[:2]
-    per_channel = mode.endswith("per_channel")
-    weights = kept.expand_as(values).reshape(n, c, -1)
-    data = values.reshape(n, c, -1)
-    if not per_channel:
-        weights, data = weights.reshape(n, 1, -1), data.reshape(n, 1, -1)
-    inf = torch.tensor(float("inf"), dtype=values.dtype, device=values.device)
-    low = torch.where(weights, data, inf).amin(dim=-1, keepdim=True)
-    high = torch.where(weights, data, -inf).amax(dim=-1, keepdim=True)
-    uniform = (low == high) | ~torch.isfinite(low)  # one value, or none kept
-    low = torch.where(torch.isfinite(low), low, torch.zeros_like(low))
-    if mode.startswith("min_max"):
-        return low, torch.where(uniform, 0.0, high - low), uniform
-    count = weights.sum(dim=-1, keepdim=True).to(values.dtype).clamp(min=1)
-    mean = torch.where(weights, data, 0.0).sum(dim=-1, keepdim=True) / count
-    deviations = torch.where(weights, data - mean, 0.0)
-    spread = ((deviations * deviations).sum(dim=-1, keepdim=True) / count).sqrt()
-    if mode == "per_image_standardization":  # N = the kept values (a global mode: all channels)
-        spread = torch.maximum(spread, 1.0 / count.sqrt())
-    return torch.where(uniform, low, mean), spread, uniform
+def _center_spread(
+    groups: torch.Tensor, weights: Optional[torch.Tensor], mode: Mode
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(center, spread), each (N, G, 1), of the row ``mode`` over each group of ``groups``
+    (N, G, L) float64 (G = C per channel, 1 pooled), counting the values where ``weights``
+    (the same shape, bool) is True, all of them when None. A uniform group (min == max,
+    decided exactly) or one with no kept value gets the center min (0 without values) and the
+    spread 0. The TF floor is ``1 / sqrt(N)``, N the number of values counted in the group."""
+    if weights is None:
+        low = groups.amin(dim=-1, keepdim=True)
+        high = groups.amax(dim=-1, keepdim=True)
+        count = torch.full_like(low, groups.shape[-1])
+        none_kept = torch.zeros_like(low, dtype=torch.bool)
+    else:
+        inf = torch.tensor(float("inf"), dtype=groups.dtype, device=groups.device)
+        low = torch.where(weights, groups, inf).amin(dim=-1, keepdim=True)
+        high = torch.where(weights, groups, -inf).amax(dim=-1, keepdim=True)
+        count = weights.sum(dim=-1, keepdim=True).to(groups.dtype)
+        none_kept = count == 0
+        low = torch.where(none_kept, 0.0, low)
+        high = torch.where(none_kept, 0.0, high)
+    uniform = (low == high) | none_kept  # exact, unlike a float mean compared with the pixels
+    if mode.needs_moments:
+        if weights is None:
+            variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
+        else:
+            counted = count.clamp(min=1)
+            mean = torch.where(weights, groups, 0.0).sum(dim=-1, keepdim=True) / counted
+            deviations = torch.where(weights, groups - mean, 0.0)
+            variance = (deviations * deviations).sum(dim=-1, keepdim=True) / counted
+        std = variance.sqrt()
+    centers = {"mean": mean, "min": low} if mode.needs_moments else {"min": low}
+    spreads = {"std": std, "range": high - low} if mode.needs_moments else {"range": high - low}
+    center, spread = centers[mode.center], spreads[mode.spread]
+    if mode.floor == "tf":  # tf.image.per_image_standardization: max(std, 1 / sqrt(N))
+        spread = torch.maximum(spread, 1.0 / count.clamp(min=1).sqrt())
+    return torch.where(uniform, low, center), torch.where(uniform, 0.0, spread)
 
 
 def _fixed_constants(spec: NormalizationSpec) -> dict[str, torch.Tensor]:
