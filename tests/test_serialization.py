@@ -191,3 +191,17 @@ def test_fresh_processes_load_every_transform(tmp_path, astronaut):
     result = _run_fresh(ALBUMENTATIONS_FIRST, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "KeyError 'albu_norm.transforms." in result.stdout and "loaded" in result.stdout
+
+
+def test_denormalize_is_a_sibling_of_normalize_not_a_subclass():
+    """Denormalize takes no mode and no mask: it does not inherit Normalize's fields."""
+    denorm = AN.Denormalize(preset="imagenet")
+    assert not isinstance(denorm, AN.Normalize)
+    assert "normalization" not in denorm.get_transform_init_args()
+    assert "mask_key" not in denorm.get_transform_init_args()
+    with pytest.raises((TypeError, ValueError)):
+        AN.Denormalize(preset="imagenet", mask_key="valid")  # type: ignore[call-arg]
+    # both still save under their own key and load back
+    pipeline = A.Compose([AN.Normalize(preset="imagenet"), AN.Denormalize(preset="imagenet")])
+    loaded = A.from_dict(A.to_dict(pipeline))
+    assert [type(t) for t in loaded.transforms] == [AN.Normalize, AN.Denormalize]

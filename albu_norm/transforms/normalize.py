@@ -1,16 +1,24 @@
-"""``Normalize`` and its inverse ``Denormalize``: adapters over
-:class:`albu_norm.spec.NormalizationSpec`."""
+"""``Normalize`` and its inverse ``Denormalize``: siblings on one private base,
+:class:`_SpecTransform`, adapters over :class:`albu_norm.spec.NormalizationSpec`.
+
+The base holds what both take: the statistics arguments (mean/std, ``max_pixel_value``, a
+preset, a stats file, the input channel order), their resolution into ``.spec``, the saved
+form of a stats file (its numbers, not its path) and :meth:`_SpecTransform.from_model_config`.
+``Normalize`` adds the normalization mode and the statistics mask; ``Denormalize`` (a fixed
+inverse, per pixel) takes neither, so ``isinstance(Denormalize(), Normalize)`` is False.
+"""
 
 from __future__ import annotations
 
 import os
+from abc import ABC
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, TypeVar, Union
 
 import numpy as np
 from albumentations.core.transforms_interface import BaseTransformInitSchema
-from pydantic import field_validator, model_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 from albu_norm.spec import NormalizationSpec, resolve_spec
 from albu_norm.transforms._base import (
@@ -24,9 +32,102 @@ from albu_norm.transforms._base import (
 __all__ = ["Denormalize", "Normalize"]
 
 ChannelValues = Union[float, tuple[float, ...]]
+SpecTransform = TypeVar("SpecTransform", bound="_SpecTransform")
 
 
-class Normalize(NormalizationTransform):
+class _SpecFields(BaseModel):
+    """The schema fields of the statistics arguments (Normalize, Denormalize), checked by
+    resolving them; a schema that takes more overrides ``_resolvable``."""
+
+    mean: Optional[ChannelValues] = None
+    std: Optional[ChannelValues] = None
+    max_pixel_value: Optional[float] = None
+    preset: Optional[str] = None
+    stats: Optional[Union[str, dict[str, Any]]] = None
+    input_channel_order: str = "RGB"
+    _values = field_validator("mean", "std", mode="before")(channel_values_or_none)
+    _paths = field_validator("stats", mode="before")(path_or_value)
+
+    @model_validator(mode="after")
+    @schema_check
+    def _resolvable(self) -> _SpecFields:
+        _SpecTransform.resolve(self)
+        return self
+
+
+class _SpecTransform(NormalizationTransform, ABC):
+    """Base of :class:`Normalize` and :class:`Denormalize` (abstract: ``ABC`` among its bases,
+    so Albumentations does not register it for serialization; each subclass is saved under
+    ``albu_norm.transforms.<Name>`` with exactly its own ``__init__`` arguments).
+
+    A subclass declares ``InitSchema(_SpecFields, BaseTransformInitSchema)`` and its
+    ``__init__`` (the saved arguments; Albumentations validates them with the schema only for
+    a class that defines both), stores them with :meth:`keep_arguments` and sets
+    ``self.spec = self.resolve(self)``. One that takes more than the statistics overrides
+    :meth:`resolve` and its schema's ``_resolvable``.
+    """
+
+    spec: NormalizationSpec
+
+    @staticmethod
+    def resolve(args: Any) -> NormalizationSpec:
+        """The fixed-statistics spec of a configuration (the schema or the instance)."""
+        return resolve_spec(
+            "standard",
+            args.mean,
+            args.std,
+            args.max_pixel_value,
+            preset=args.preset,
+            stats=args.stats,
+            input_channel_order=args.input_channel_order,
+        )
+
+    @classmethod
+    def from_model_config(
+        cls: type[SpecTransform],
+        config: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        p: float = 1.0,
+    ) -> SpecTransform:
+        """The normalization a model was trained with (or its inverse), read from its own config.
+
+        Args:
+            config: a Hugging Face ``preprocessor_config.json``, a timm ``pretrained_cfg`` /
+                ``config.json``, an ``open_clip_config.json`` (path, model directory or dict);
+                read locally, no network, no heavy import. See :mod:`albu_norm.model_configs`.
+            p: probability of applying.
+        The configs describe RGB models; the transform expects RGB images (Albumentations'
+        convention).
+        Returns:
+            ``cls(mean=..., std=..., max_pixel_value=...)``: a saved pipeline carries the
+            numbers themselves.
+        Raises:
+            ValueError: the config cannot be read, holds no normalization, or invalid values.
+        """
+        if config is None:  # resolve_spec would fall back to the default preset
+            raise ValueError("from_model_config needs a config (a dict, a JSON file or a folder).")
+        spec = resolve_spec(model_config=config)
+        # every subclass takes the statistics arguments (the base's __init__ only p)
+        make: Any = cls
+        return make(mean=spec.mean, std=spec.std, max_pixel_value=spec.max_pixel_value, p=p)
+
+    def get_transform_init_args(self) -> dict[str, Any]:
+        args = super().get_transform_init_args()
+        if isinstance(self.stats, str):
+            # The numbers travel with the saved config, not the path: a pipeline saved on one
+            # machine loads on another where the statistics file does not exist.
+            spec = self.spec
+            args["stats"] = {
+                "mean": list(spec.mean or ()),
+                "std": list(spec.std or ()),
+                "max_pixel_value": spec.max_pixel_value,
+                "channel_order": spec.channel_order,
+                "source": Path(self.stats).name,
+            }
+        return args
+
+
+class Normalize(_SpecTransform):
     """Normalize an image: fixed statistics (a preset, a stats file or mean/std) or the image's own.
 
     A superset of ``albumentations.Normalize`` with the same parameter names and meanings,
@@ -126,21 +227,13 @@ class Normalize(NormalizationTransform):
         (dtype('float32'), (32, 32, 3))
     """
 
-    class InitSchema(MaskingFields, BaseTransformInitSchema):
-        mean: Optional[ChannelValues] = None
-        std: Optional[ChannelValues] = None
-        max_pixel_value: Optional[float] = None
+    class InitSchema(MaskingFields, _SpecFields, BaseTransformInitSchema):
         normalization: str = "standard"
-        preset: Optional[str] = None
-        stats: Optional[Union[str, dict[str, Any]]] = None
-        input_channel_order: str = "RGB"
-        _values = field_validator("mean", "std", mode="before")(channel_values_or_none)
-        _paths = field_validator("stats", mode="before")(path_or_value)
 
         @model_validator(mode="after")
         @schema_check
-        def _resolvable(self) -> Normalize.InitSchema:
-            _resolve(self)
+        def _resolvable(self) -> Normalize.InitSchema:  # replaces the base's check
+            Normalize.resolve(self)
             return self
 
     def __init__(
@@ -161,34 +254,24 @@ class Normalize(NormalizationTransform):
     ) -> None:
         super().__init__(p=p)
         self.keep_arguments(locals())
-        self.spec: NormalizationSpec = _resolve(self)
+        self.spec = self.resolve(self)
 
-    @classmethod
-    def from_model_config(
-        cls,
-        config: str | os.PathLike[str] | Mapping[str, Any],
-        *,
-        p: float = 1.0,
-    ) -> Normalize:
-        """The normalization a model was trained with, read from its own config.
-
-        Args:
-            config: a Hugging Face ``preprocessor_config.json``, a timm ``pretrained_cfg`` /
-                ``config.json``, an ``open_clip_config.json`` (path, model directory or dict);
-                read locally, no network, no heavy import. See :mod:`albu_norm.model_configs`.
-            p: probability of applying.
-        The configs describe RGB models; the transform expects RGB images (Albumentations'
-        convention).
-        Returns:
-            ``Normalize(mean=..., std=..., max_pixel_value=...)``: a saved pipeline carries the
-            numbers themselves.
-        Raises:
-            ValueError: the config cannot be read, holds no normalization, or invalid values.
-        """
-        if config is None:  # resolve_spec would fall back to the default preset
-            raise ValueError("from_model_config needs a config (a dict, a JSON file or a folder).")
-        spec = resolve_spec(model_config=config)
-        return cls(mean=spec.mean, std=spec.std, max_pixel_value=spec.max_pixel_value, p=p)
+    @staticmethod
+    def resolve(args: Any) -> NormalizationSpec:
+        """The spec of a Normalize configuration: the statistics, the mode and the mask."""
+        return resolve_spec(
+            args.normalization,
+            args.mean,
+            args.std,
+            args.max_pixel_value,
+            preset=args.preset,
+            stats=args.stats,
+            input_channel_order=args.input_channel_order,
+            masked=args.mask_key is not None,
+            ignore_value=args.ignore_value,
+            outside=args.outside,
+            fill=args.fill,
+        )
 
     def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return self.spec.apply(img, mask)
@@ -198,40 +281,8 @@ class Normalize(NormalizationTransform):
             return super().normalize_images(images, masks)
         return self.spec.apply_batch(images, masks)
 
-    def get_transform_init_args(self) -> dict[str, Any]:
-        args = super().get_transform_init_args()
-        if isinstance(self.stats, str):
-            # The numbers travel with the saved config, not the path: a pipeline saved on one
-            # machine loads on another where the statistics file does not exist.
-            spec = self.spec
-            args["stats"] = {
-                "mean": list(spec.mean or ()),
-                "std": list(spec.std or ()),
-                "max_pixel_value": spec.max_pixel_value,
-                "channel_order": spec.channel_order,
-                "source": Path(self.stats).name,
-            }
-        return args
 
-
-def _resolve(args: Any) -> NormalizationSpec:
-    """The spec of a Normalize/Denormalize configuration (its schema or the instance)."""
-    return resolve_spec(
-        getattr(args, "normalization", "standard"),
-        args.mean,
-        args.std,
-        args.max_pixel_value,
-        preset=args.preset,
-        stats=args.stats,
-        input_channel_order=args.input_channel_order,
-        masked=getattr(args, "mask_key", None) is not None,
-        ignore_value=getattr(args, "ignore_value", None),
-        outside=getattr(args, "outside", "normalize"),
-        fill=getattr(args, "fill", 0.0),
-    )
-
-
-class Denormalize(Normalize):
+class Denormalize(_SpecTransform):
     """Map normalized values back to a viewable uint8 image: the inverse of fixed-statistics
     :class:`Normalize`, to look at what the network sees.
 
@@ -259,8 +310,9 @@ class Denormalize(Normalize):
         float32 (normalized values), shape (H, W) or (H, W, C). Output uint8.
 
     Raises:
-        ValueError: at construction, as :class:`Normalize`; when applied, NaN/Inf among the
-            values or a channel count that mean/std do not fit.
+        ValueError: at construction, as :class:`Normalize` (an argument only Normalize takes,
+            such as ``normalization`` or ``mask_key``, is an unknown argument); when applied,
+            NaN/Inf among the values or a channel count that mean/std do not fit.
 
     Example:
         >>> import numpy as np
@@ -269,6 +321,9 @@ class Denormalize(Normalize):
         >>> Denormalize(preset="caffe")(image=values)["image"]
         array([[[  0, 128, 255]]], dtype=uint8)
     """
+
+    class InitSchema(_SpecFields, BaseTransformInitSchema):
+        pass
 
     def __init__(
         self,
@@ -280,18 +335,9 @@ class Denormalize(Normalize):
         input_channel_order: str = "RGB",
         p: float = 1.0,
     ) -> None:
-        super().__init__(
-            mean=mean,
-            std=std,
-            max_pixel_value=max_pixel_value,
-            preset=preset,
-            stats=stats,
-            input_channel_order=input_channel_order,
-            p=p,
-        )
+        super().__init__(p=p)
+        self.keep_arguments(locals())
+        self.spec = self.resolve(self)
 
     def normalize(self, img: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return self.spec.invert(img)
-
-    def normalize_images(self, images: Any, masks: Any) -> Any:
-        return NormalizationTransform.normalize_images(self, images, masks)
