@@ -107,6 +107,16 @@ def default_max_pixel_value(dtype: np.dtype | type) -> float:
 FLOAT_SCALE_LIMIT = 2.0
 
 
+def float_scale_message(name: str, what: str, largest: float) -> str:
+    """The one message of the 0-1 scale rule (the numpy core and the torch module)."""
+    return (
+        f"{name} is {what} with values up to {largest:g}, but max_pixel_value=None takes float "
+        "images to be on the 0-1 scale (the dtype rule). Pass max_pixel_value=255 for 0-255 "
+        "data (or the maximum of your data), or scale the images to [0, 1] first "
+        "(A.ToFloat(max_value=255))."
+    )
+
+
 def check_float_scale(img: np.ndarray) -> float | None:
     """Under the dtype rule, a float image must be on the 0-1 scale (values up to 2 allowed).
 
@@ -121,12 +131,7 @@ def check_float_scale(img: np.ndarray) -> float | None:
         return None
     largest = float(cv2.norm(img.reshape(img.shape[0], -1), cv2.NORM_INF))
     if largest > FLOAT_SCALE_LIMIT:
-        raise ValueError(
-            f"img is a {img.dtype} image with values up to {largest:g}, but max_pixel_value="
-            "None takes float images to be on the 0-1 scale (the dtype rule). Pass "
-            "max_pixel_value=255 for 0-255 data (or the maximum of your data), or scale the "
-            "image to [0, 1] first (A.ToFloat(max_value=255))."
-        )
+        raise ValueError(float_scale_message("img", f"a {img.dtype} image", largest))
     return largest
 
 
@@ -370,11 +375,26 @@ def check_mask(mask: object, shape: tuple[int, ...], name: str = "mask") -> np.n
             "mask is (H, W), moved with the image by the same crops, pads and flips (pass it as "
             "a mask target of the same call)."
         )
-    if mask.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold booleans or numbers, got dtype {mask.dtype}.")
+    check_mask_kind(mask.dtype.kind, mask.dtype, name)
     if mask.dtype.kind == "f" and np.isnan(mask).any():
-        raise ValueError(f"{name} holds NaN; use 0 for pixels to leave out, nonzero to keep.")
+        raise ValueError(mask_nan_message(name))
     return mask != 0 if mask.dtype != bool else np.ascontiguousarray(mask)
+
+
+def check_mask_kind(kind: str, dtype: object, name: str = "mask") -> None:
+    """A mask holds booleans or real numbers (numpy kind b, i, u or f): one rule for the numpy
+    core and the torch module.
+
+    Raises:
+        TypeError: any other kind (complex, strings, objects).
+    """
+    if kind not in "biuf":
+        raise TypeError(f"{name} must hold booleans or real numbers, got dtype {dtype}.")
+
+
+def mask_nan_message(name: str = "mask") -> str:
+    """The one message for NaN in a float mask."""
+    return f"{name} holds NaN; use 0 for pixels to leave out, nonzero to keep."
 
 
 def check_outside(outside: object, fill: object) -> tuple[str, float]:
@@ -455,6 +475,42 @@ class Masking:
                 "outside='fill' to set those pixels to fill, or use a per-image normalization."
             )
         return self
+
+    def check_presence(self, given: bool, how: str = "pass the mask with each call") -> None:
+        """One rule for both backends: a mask comes with each call exactly when ``masked``.
+
+        Args:
+            given: whether the call brought a mask.
+            how: how to pass one in this backend, for the message.
+        Raises:
+            ValueError: a mask missing with ``masked``, or given without it.
+        """
+        if self.masked and not given:
+            raise ValueError(
+                "this normalization takes its statistics over a mask (mask_key / masked=True): "
+                f"{how}."
+            )
+        if given and not self.masked:
+            raise ValueError(
+                "a mask was given, but this normalization was built without one (no mask_key / "
+                "masked=False): pass mask_key=... (masked=True for albu_norm.torch), or drop "
+                "the mask."
+            )
+
+    def check_ignore_value_fits(self, channels: int, shape: tuple[int, ...]) -> None:
+        """ignore_value has one value, or one per channel (both backends).
+
+        Raises:
+            ValueError: another count.
+        """
+        if self.ignore_value is not None:
+            check_channel_count(
+                len(self.ignore_value),
+                channels,
+                shape,
+                origin="ignore_value",
+                fix="Give one value, or one per channel.",
+            )
 
 
 #: Nothing left out.

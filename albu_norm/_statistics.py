@@ -31,7 +31,6 @@ import numpy as np
 
 from albu_norm._checks import (
     Masking,
-    check_channel_count,
     check_mask,
     check_percentile,
     num_channels,
@@ -298,24 +297,12 @@ def kept_pixels(img: np.ndarray, mask: Any, masking: Masking) -> np.ndarray | No
         TypeError, ValueError: as :func:`albu_norm._checks.check_mask`; a mask given without
             ``masking.masked`` or missing with it; an ignore_value of the wrong length.
     """
-    if masking.masked and mask is None:
-        raise ValueError(
-            "this normalization takes its statistics over a mask (mask_key / masked=True): "
-            "pass the mask with each call."
-        )
-    if mask is not None and not masking.masked:
-        raise ValueError("a mask was given, but this normalization has no mask_key.")
+    masking.check_presence(mask is not None)
     kept = None if mask is None else check_mask(mask, img.shape)
     ignore_value = masking.ignore_value
     if ignore_value is not None:
         channels = num_channels(img)
-        check_channel_count(
-            len(ignore_value),
-            channels,
-            img.shape,
-            origin="ignore_value",
-            fix="Give one value, or one per channel.",
-        )
+        masking.check_ignore_value_fits(channels, img.shape)
         view = img.reshape(img.shape[0], img.shape[1], channels)
         # floats compare in the image's dtype (0.1 means float32(0.1) in a float32 image);
         # integers in float64 (0.5 matches no uint8 pixel)

@@ -113,7 +113,7 @@ def shape_text(layout: str) -> str:
 def channel_message(
     spec: NormalizationSpec, count: int, channels: int, shape: Any, layout: str
 ) -> str:
-    origin = "mean/std" if spec.source.startswith("explicit") else spec.source
+    origin = "mean/std" if spec.origin == "explicit" else spec.source
     plural = "s" if channels != 1 else ""
     message = (
         f"{origin} has {count} channel values but the batch has {channels} channel{plural} "
