@@ -8,6 +8,7 @@ OpenCV's internal scratch buffers are not).
     python benchmarks/run.py                  # full table (a few minutes on 2 cores)
     python benchmarks/run.py --quick          # 224 and 512 only, fewer repeats
     python benchmarks/run.py --out docs/benchmarks.md
+    python benchmarks/run.py --issue16        # masked, min_max and torch goals of issue 16
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import platform
 import sys
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Optional
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -202,6 +204,161 @@ def run_pipeline(budget: float) -> list[str]:
     ]
 
 
+ISSUE16_MODES = (
+    "image",
+    "image_per_channel",
+    "min_max",
+    "min_max_per_channel",
+    "per_image_standardization",
+)
+
+
+def _masked_transform(mode: str) -> Any:
+    """AN.Normalize with its statistics over the "valid" mask target of the same call."""
+    transform = AN.Normalize(normalization=mode, mask_key="valid")
+    transform.add_targets({"valid": "mask"})  # what A.Compose(additional_targets=...) does
+    return transform
+
+
+def _caller(
+    build: Callable[[], Callable[..., object]], *args: Any, **kwargs: Any
+) -> Callable[[], Callable[[], object]]:
+    """A factory of the candidate ``build()(*args, **kwargs)`` (the object built once)."""
+
+    def make() -> Callable[[], object]:
+        transform = build()
+        return lambda: transform(*args, **kwargs)
+
+    return make
+
+
+def _try(build: Callable[[], Callable[[], object]]) -> Optional[Callable[[], object]]:
+    """The candidate, called once; None ("n/a") when this version of the code lacks it."""
+    try:
+        func = build()
+        func()
+    except Exception as error:  # any failure means "not supported here"
+        print(f"  n/a: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        return None
+    return func
+
+
+def _ms(times: dict[str, float], name: str) -> str:
+    return f"{times[name] * 1e3:.3f}" if name in times else "n/a"
+
+
+def _ratio(times: dict[str, float], top: str, bottom: str, goal: float) -> str:
+    if top not in times or bottom not in times:
+        return "n/a"
+    ratio = times[top] / times[bottom]
+    return f"{ratio:.2f} {'ok' if ratio <= goal else 'MISS'}"
+
+
+def _timed(funcs: dict[str, Optional[Callable[[], object]]], budget: float) -> dict[str, float]:
+    present = {name: func for name, func in funcs.items() if func is not None}
+    return time_interleaved(present, budget) if present else {}
+
+
+def run_issue16(budget: float) -> list[str]:
+    """Issue 16: masked statistics against unmasked (goal <= 2x), uint8 min_max against
+    A.Normalize (goal <= 0.5x), and the torch module against the numpy core on a batch of 8
+    (goal <= 2x, masked <= 2x unmasked); 512x512 photo, a centered 400x400 mask."""
+    lines = [
+        f"albu_norm from {Path(AN.__file__).resolve().parent}",
+        "",
+        "| dtype | mode | unmasked ms | masked ms | masked / unmasked (goal <= 2) |",
+        "|---|---|---|---|---|",
+    ]
+    valid = np.zeros((512, 512), np.uint8)
+    valid[56:456, 56:456] = 1
+    for dtype in (np.uint8, np.float32):
+        img = image_of(512, dtype)
+        for mode in ISSUE16_MODES:
+            times = _timed(
+                {
+                    "plain": _try(_caller(partial(AN.Normalize, normalization=mode), image=img)),
+                    "masked": _try(
+                        _caller(partial(_masked_transform, mode), image=img, valid=valid)
+                    ),
+                },
+                budget,
+            )
+            lines.append(
+                f"| {np.dtype(dtype).name} | {mode} | {_ms(times, 'plain')} "
+                f"| {_ms(times, 'masked')} | {_ratio(times, 'masked', 'plain', 2.0)} |"
+            )
+            print(lines[-1], file=sys.stderr, flush=True)  # progress; the report goes to stdout
+
+    img = image_of(512, np.uint8)
+    ours = AN.Normalize(normalization="min_max")
+    theirs = A.Normalize(normalization="min_max", max_pixel_value=255)
+    times = time_interleaved(
+        {"ours": lambda: ours(image=img), "A": lambda: theirs(image=img)}, budget
+    )
+    lines += [
+        "",
+        "| uint8 512x512 min_max | ours ms | A.Normalize ms | ours / A (goal <= 0.5) |",
+        "|---|---|---|---|",
+        f"| | {_ms(times, 'ours')} | {_ms(times, 'A')} | {_ratio(times, 'ours', 'A', 0.5)} |",
+    ]
+    print(lines[-1], file=sys.stderr, flush=True)
+    return [*lines, "", *_issue16_torch(budget)]
+
+
+def _issue16_torch(budget: float) -> list[str]:
+    try:
+        import torch
+
+        import albu_norm.torch as ANT
+    except ImportError as error:
+        return [f"torch: n/a ({error})"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    photo = image_of(640, np.uint8)
+    batch = np.ascontiguousarray(
+        np.stack([np.roll(photo, 16 * shift, axis=1)[:512, :512] for shift in range(8)])
+    )  # (8, 512, 512, 3) uint8
+    tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()  # (8, 3, 512, 512)
+    valid = np.zeros((8, 512, 512), np.uint8)
+    valid[:, 56:456, 56:456] = 1
+    valid_tensor = torch.from_numpy(valid).bool()
+    lines = [
+        "| mode (8x3x512x512 uint8, 2 threads) | torch ms | torch masked ms | numpy ms "
+        "| numpy masked ms | torch / numpy (goal <= 2) | torch masked / unmasked (goal <= 2) "
+        "| torch masked / numpy masked |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    with torch.inference_mode():
+        for mode in ISSUE16_MODES:
+            times = _timed(
+                {
+                    "torch": _try(_caller(partial(ANT.Normalize, normalization=mode), tensor)),
+                    "torch_masked": _try(
+                        _caller(
+                            partial(ANT.Normalize, normalization=mode, masked=True),
+                            tensor,
+                            mask=valid_tensor,
+                        )
+                    ),
+                    "numpy": _try(_caller(partial(AN.Normalize, normalization=mode), images=batch)),
+                    "numpy_masked": _try(
+                        _caller(partial(_masked_transform, mode), images=batch, valid=valid)
+                    ),
+                },
+                budget,
+            )
+            lines.append(
+                f"| {mode} | {_ms(times, 'torch')} | {_ms(times, 'torch_masked')} "
+                f"| {_ms(times, 'numpy')} | {_ms(times, 'numpy_masked')} "
+                f"| {_ratio(times, 'torch', 'numpy', 2.0)} "
+                f"| {_ratio(times, 'torch_masked', 'torch', 2.0)} "
+                f"| {_ratio(times, 'torch_masked', 'numpy_masked', 2.0)} |"
+            )
+            print(lines[-1], file=sys.stderr, flush=True)  # progress; the report goes to stdout
+    torch.set_num_threads(threads)
+    return lines
+
+
 def machine() -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -214,7 +371,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--quick", action="store_true", help="224 and 512 only, short budget")
     parser.add_argument("--out", type=Path, help="also write the Markdown report here")
+    parser.add_argument(
+        "--issue16",
+        action="store_true",
+        help="only the issue-16 table: masked vs unmasked, min_max vs A, torch vs numpy",
+    )
     args = parser.parse_args()
+    if args.issue16:
+        text = "\n".join([f"Machine: {machine()}", "", *run_issue16(budget=0.3)]) + "\n"
+        print("\n" + text)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text)
+        return
     sizes = [224, 512] if args.quick else [224, 512, 1024, 2048]
     budget = 0.1 if args.quick else 0.4
     report = [f"Machine: {machine()}", ""]

@@ -7,7 +7,9 @@ Modes: every per-image row of ``albu_norm.modes`` and "standard" with the ImageN
 (torchvision's published numbers). Backends: the numpy core (``normalize_per_image`` /
 ``normalize``, with and without a mask), its batch path (``normalize_images``), the transform
 inside ``A.Compose`` (``image=`` and ``images=``, with and without ``mask_key``), the torch
-module on the CPU (NCHW, with and without ``masked=True``) and ONNX Runtime (the torch module
+module on the CPU (NCHW, with and without ``masked=True``; uint8 both through its CPU route,
+exact histograms and 256-entry tables, and through the route a CUDA batch takes, float64
+statistics and affine) and ONNX Runtime (the torch module
 exported by ``torch.onnx.export(..., dynamo=True)``, one export per mode and masking, cached).
 dtypes: uint8, uint16, float32, float64 (float images on the 0-1 scale). Images: a photo crop,
 a dark image (0..3), a near-uniform image (dtype max with one value one step below), a nearly
@@ -25,6 +27,7 @@ Run ``python tests/test_conformance.py`` for a table of the worst error per back
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -32,6 +35,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
+from unittest import mock
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # also when run as a script
 
@@ -255,13 +259,16 @@ def _nchw(images: np.ndarray) -> Any:
     return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
 
 
-def _torch(mode: str, *, masked: bool = False) -> Run:
+def _torch(mode: str, *, masked: bool = False, device_route: bool = False) -> Run:
+    """The torch module on the CPU; ``device_route``: with uint8 taking the route a CUDA batch
+    takes (float64 statistics and affine), not the CPU's histograms and tables."""
     import torch
 
     module = _torch_module(mode, masked=masked)
 
     def run(images: np.ndarray, masks: Optional[np.ndarray]) -> np.ndarray:
-        with torch.no_grad():
+        route = mock.patch("albu_norm.torch.normalize._histogram_route", return_value=False)
+        with torch.no_grad(), route if device_route else contextlib.nullcontext():
             if masked:
                 assert masks is not None
                 values = module(_nchw(images), mask=torch.from_numpy(masks != 0))
@@ -366,6 +373,20 @@ BACKENDS = (
     Backend("torch", _torch, masked=False, numpy_core=False, torch=True),
     Backend(
         "torch_masked", functools.partial(_torch, masked=True), True, numpy_core=False, torch=True
+    ),
+    Backend(
+        "torch_device_route",
+        functools.partial(_torch, device_route=True),
+        masked=False,
+        numpy_core=False,
+        torch=True,
+    ),
+    Backend(
+        "torch_device_route_masked",
+        functools.partial(_torch, masked=True, device_route=True),
+        masked=True,
+        numpy_core=False,
+        torch=True,
     ),
     Backend("onnx", _onnx, masked=False, numpy_core=False, torch=True, onnx=True),
     Backend(

@@ -9,8 +9,14 @@ It is built from a :class:`albu_norm.spec.NormalizationSpec` (the arguments of
 ==========================================  ================================================
 spec / input                                evaluation
 ==========================================  ================================================
-per-image mode                              statistics per image (or per image and channel)
-                                            in float64, then ``(x - center) * scale`` in
+per-image mode, uint8 on the CPU            exact 256-bin histograms per image (or image
+                                            and channel, ``torch.bincount``; a mask zeroes
+                                            the left-out values, then takes their count off
+                                            bin 0), float64 statistics from them, and one
+                                            256-entry table per group computed in float64
+                                            applied with cv2.LUT: correctly rounded outputs
+per-image mode, otherwise (CUDA, floats,    statistics per image (or per image and channel)
+tracing and export)                         in float64, then ``(x - center) * scale`` in
                                             float64 rounded to float32 (one float64 copy)
 fixed, CUDA (and every non-CPU device)      one ``torch.addcmul(offset, x, scale, out=out)``
                                             kernel: reads the input (uint8, NCHW or NHWC),
@@ -42,7 +48,7 @@ from albu_norm._checks import (
     float_scale_message,
     mask_nan_message,
 )
-from albu_norm._kernels import float32_constants_ok
+from albu_norm._kernels import apply_lut, float32_constants_ok
 from albu_norm.modes import Mode, check_supported
 from albu_norm.spec import NormalizationSpec, resolve_spec
 from albu_norm.torch._checks import (
@@ -428,11 +434,20 @@ class Normalize(nn.Module):
     def _per_image(self, view: torch.Tensor, kept: Optional[torch.Tensor] = None) -> torch.Tensor:
         n, c, h, w = view.shape
         mode = self.spec.mode
+        size = (n, c if mode.per_channel else 1, -1)
+        if _histogram_route(view):
+            # uint8 on the CPU: exact per-group histograms, float64 statistics from 256 levels,
+            # then each group through a 256-entry table computed in float64 (cv2.LUT): every
+            # output is the float64 formula correctly rounded, as in the numpy core
+            center, spread = _row_statistics(mode, *_histogram_moments(view, kept, size[1]))
+            table = _level_table(mode, center, spread, self.dtype)
+            normalized = _apply_tables(view, table, size)
+            return self._fill_empty(_round(normalized, self.dtype), kept)
         # one float64 copy, contiguous (N, C, H, W): the statistics and the affine work on it
         values = view.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
-        groups = values.reshape(n, c if mode.per_channel else 1, -1)
-        weights = None if kept is None else kept.expand(n, c, h, w).reshape(groups.shape)
-        center, spread = _center_spread(groups, weights, mode)
+        weights = None if kept is None else kept.expand(n, c, h, w).reshape(size)
+        center, spread = _row_statistics(mode, *_moments(values.reshape(size), weights))
+        groups = values.reshape(size)
         positive = spread > 0  # False for a uniform group (or one without kept values): zeros
         if mode.divide:  # (x - c) / s: exact 0 and 1 at the ends of a min-max range
             safe = torch.where(positive, spread, 1.0)
@@ -446,10 +461,15 @@ class Normalize(nn.Module):
                 normalized = (groups - center) * scale
             else:
                 normalized = groups.sub_(center).mul_(scale)
-        result = _round(normalized.reshape(n, c, h, w), self.dtype)
-        if kept is not None:  # an image with no kept pixel: every value is fill
+        return self._fill_empty(_round(normalized.reshape(n, c, h, w), self.dtype), kept)
+
+    def _fill_empty(self, result: torch.Tensor, kept: Optional[torch.Tensor]) -> torch.Tensor:
+        """Every value of an image with no kept pixel is ``fill``."""
+        if kept is not None:
             empty = ~kept.flatten(1).any(dim=1)
-            result[empty] = self.spec.fill
+            # on the CPU, asking costs nothing and skips a boolean-index write of the batch
+            if exporting() or result.device.type != "cpu" or bool(empty.any()):
+                result[empty] = self.spec.fill
         return result
 
 
@@ -457,41 +477,107 @@ class Normalize(nn.Module):
 # Helpers
 # --------------------------------------------------------------------------------------------
 
+Moments = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
-def _center_spread(
-    groups: torch.Tensor, weights: Optional[torch.Tensor], mode: Mode
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(center, spread), each (N, G, 1), of the row ``mode`` over each group of ``groups``
-    (N, G, L) float64 (G = C per channel, 1 pooled), counting the values where ``weights``
-    (the same shape, bool) is True, all of them when None. A uniform group (min == max,
-    decided exactly) or one with no kept value gets the center min (0 without values) and the
-    spread 0. The TF floor is ``1 / sqrt(N)``, N the number of values counted in the group."""
+
+def _moments(groups: torch.Tensor, weights: Optional[torch.Tensor]) -> Moments:
+    """(low, high, count, mean, variance), each (N, G, 1) float64, of each group of ``groups``
+    (N, G, L) float64 (G = C per channel, 1 pooled), over the values where ``weights`` (the
+    same shape, bool) is True, all of them when None; low = high = 0 without values."""
     if weights is None:
         low = groups.amin(dim=-1, keepdim=True)
         high = groups.amax(dim=-1, keepdim=True)
         count = torch.full_like(low, groups.shape[-1])
-        none_kept = torch.zeros_like(low, dtype=torch.bool)
-    else:
-        inf = torch.tensor(float("inf"), dtype=groups.dtype, device=groups.device)
-        low = torch.where(weights, groups, inf).amin(dim=-1, keepdim=True)
-        high = torch.where(weights, groups, -inf).amax(dim=-1, keepdim=True)
-        count = weights.sum(dim=-1, keepdim=True).to(groups.dtype)
-        none_kept = count == 0
-        low = torch.where(none_kept, 0.0, low)
-        high = torch.where(none_kept, 0.0, high)
-    uniform = (low == high) | none_kept  # exact, unlike a float mean compared with the pixels
-    if mode.needs_moments:
-        if weights is None:
-            variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
-        else:
-            counted = count.clamp(min=1)
-            mean = torch.where(weights, groups, 0.0).sum(dim=-1, keepdim=True) / counted
-            deviations = torch.where(weights, groups - mean, 0.0)
-            variance = (deviations * deviations).sum(dim=-1, keepdim=True) / counted
-        std = variance.sqrt()
-    centers = {"mean": mean, "min": low} if mode.needs_moments else {"min": low}
-    spreads = {"std": std, "range": high - low} if mode.needs_moments else {"range": high - low}
-    center, spread = centers[mode.center], spreads[mode.spread]
+        variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
+        return low, high, count, mean, variance
+    inf = torch.tensor(float("inf"), dtype=groups.dtype, device=groups.device)
+    count = weights.sum(dim=-1, keepdim=True).to(groups.dtype)
+    none_kept = count == 0
+    low = torch.where(weights, groups, inf).amin(dim=-1, keepdim=True)
+    high = torch.where(weights, groups, -inf).amax(dim=-1, keepdim=True)
+    low, high = torch.where(none_kept, 0.0, low), torch.where(none_kept, 0.0, high)
+    counted = count.clamp(min=1)
+    mean = torch.where(weights, groups, 0.0).sum(dim=-1, keepdim=True) / counted
+    deviations = torch.where(weights, groups - mean, 0.0)
+    variance = (deviations * deviations).sum(dim=-1, keepdim=True) / counted
+    return low, high, count, mean, variance
+
+
+def _histogram_route(view: torch.Tensor) -> bool:
+    """uint8 on the CPU, outside tracing: statistics from exact histograms (torch.bincount,
+    which on CUDA would make the host wait to size its output)."""
+    return view.dtype == torch.uint8 and view.device.type == "cpu" and not exporting()
+
+
+def _histogram_moments(view: torch.Tensor, kept: Optional[torch.Tensor], groups: int) -> Moments:
+    """:func:`_moments` of uint8 images (N, C, H, W) in ``groups`` groups per image (C per
+    channel, 1 pooled) over the ``kept`` pixels ((N, 1, H, W) bool, None: all), from each
+    group's exact 256-bin histogram: the counts are integers, the mean and the (two-pass)
+    variance float64 sums of 256 terms."""
+    n, c, h, w = view.shape
+    values = view if kept is None else view * kept  # left-out values counted at level 0 ...
+    rows = values.reshape(n * groups, -1)
+    histogram = torch.stack([torch.bincount(row, minlength=256) for row in rows])
+    if kept is not None:  # ... and taken off again, exactly
+        pixels = kept.reshape(n, -1).view(torch.uint8).sum(dim=1, dtype=torch.int64)
+        left = (h * w - pixels) * (c // groups)  # left-out values per group
+        histogram[:, 0] -= left.repeat_interleave(groups)
+    histogram = histogram.to(torch.float64)  # (N * G, 256), exact below 2**53
+    levels = torch.arange(256, dtype=torch.float64)
+    count = histogram.sum(dim=1, keepdim=True)
+    counted = count.clamp(min=1)
+    mean = (histogram * levels).sum(dim=1, keepdim=True) / counted
+    variance = (histogram * (levels - mean) ** 2).sum(dim=1, keepdim=True) / counted
+    present = histogram > 0
+    low = present.to(torch.int8).argmax(dim=1, keepdim=True).to(torch.float64)
+    high = 255.0 - present.flip(1).to(torch.int8).argmax(dim=1, keepdim=True).to(torch.float64)
+    none_kept = count == 0
+    low, high = torch.where(none_kept, 0.0, low), torch.where(none_kept, 0.0, high)
+    return tuple(v.reshape(n, groups, 1) for v in (low, high, count, mean, variance))  # type: ignore[return-value]
+
+
+def _level_table(
+    mode: Mode, center: torch.Tensor, spread: torch.Tensor, dtype: torch.dtype
+) -> np.ndarray:
+    """(N * G, 256) table of the row's affine at the levels 0..255 for each group's center
+    and spread (N, G, 1) float64, computed in float64 and rounded once to float32 (float64
+    for a float64 output); zeros for a group without spread."""
+    levels = torch.arange(256, dtype=torch.float64)
+    positive = spread > 0
+    safe = torch.where(positive, spread, 1.0)
+    # (x - c) / s for the rows that divide (exact 0 and 1 at the ends of a min-max range)
+    values = (levels - center) / safe if mode.divide else (levels - center) * (1.0 / safe)
+    values = torch.where(positive, values, 0.0).reshape(-1, 256)
+    table = values.to(torch.float64 if dtype == torch.float64 else torch.float32)
+    return np.ascontiguousarray(table.numpy())
+
+
+def _apply_tables(
+    view: torch.Tensor, table: np.ndarray, size: tuple[int, int, int]
+) -> torch.Tensor:
+    """uint8 (N, C, H, W) on the CPU through one table row per group (``size`` = (N, G, -1)),
+    each group one cv2.LUT pass (the core's :func:`~albu_norm._kernels.apply_lut`)."""
+    source = view.contiguous().numpy().reshape(table.shape[0], 1, -1)
+    out = np.empty(source.shape, dtype=table.dtype)
+    for group, row in enumerate(table):
+        apply_lut(source[group], row, out[group])
+    return torch.from_numpy(out).reshape(view.shape)
+
+
+def _row_statistics(
+    mode: Mode,
+    low: torch.Tensor,
+    high: torch.Tensor,
+    count: torch.Tensor,
+    mean: torch.Tensor,
+    variance: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(center, spread) of the row ``mode`` from a group's moments. A uniform group (min ==
+    max, decided exactly) or one with no kept value gets the center min (0 without values) and
+    the spread 0. The TF floor is ``1 / sqrt(N)``, N the number of values counted in the group."""
+    uniform = (low == high) | (count == 0)  # exact, unlike a float mean compared with the pixels
+    center = {"mean": mean, "min": low}[mode.center]
+    spread = {"std": variance.sqrt(), "range": high - low}[mode.spread]
     if mode.floor == "tf":  # tf.image.per_image_standardization: max(std, 1 / sqrt(N))
         spread = torch.maximum(spread, 1.0 / count.clamp(min=1).sqrt())
     return torch.where(uniform, low, center), torch.where(uniform, 0.0, spread)
