@@ -187,9 +187,11 @@ def per_image_plan(
     and ``source`` is ``img`` except where the statistics would overflow or underflow float64
     (values spanning its whole range; a spread whose reciprocal overflows): then ``source`` is
     the image scaled by exact powers of two (:func:`power_of_two_scaled`), to which every
-    per-image mode is invariant. Routing: OpenCV's reductions (masked ``meanStdDev`` and
-    ``minMaxLoc``, no copy of the image) up to 128 channels; the kept pixels gathered as one
-    (N, 1, C) image above, and wherever the overflow policy is needed.
+    per-image mode is invariant. Routing: kept pixels that fill a rectangle (the padding and
+    letterbox masks) get the unmasked reductions of that view; otherwise OpenCV's masked
+    reductions (``meanStdDev`` and ``minMaxLoc``, no copy of the image) up to 128 channels;
+    the kept pixels gathered as one (N, 1, C) image above, and wherever the overflow policy
+    is needed.
 
     Raises:
         ValueError: NaN or Inf in the image (outside the kept pixels too: they are normalized
@@ -198,14 +200,18 @@ def per_image_plan(
     channels = num_channels(img)
     what = f"normalization={mode.name!r}"
     count = img.shape[0] * img.shape[1]
+    region, region_kept = img, kept  # where the statistics are taken
     if kept is not None:
         count = int(np.count_nonzero(kept))
         if count == 0:
             return None
         if img.dtype.kind == "f" and not math.isfinite(float(img.max()) + float(img.min())):
             raise_not_finite(img, what)  # numpy's max propagates NaN
-    if kept is None or channels <= CV_MAX_CHANNELS:
-        center, spread = _center_spread(img, mode, kept)
+        left, top, width, height = cv2.boundingRect(kept.view(np.uint8))
+        if width * height == count:  # the kept pixels fill a rectangle (padding, letterbox)
+            region, region_kept = img[top : top + height, left : left + width], None
+    if region_kept is None or channels <= CV_MAX_CHANNELS:
+        center, spread = _center_spread(region, mode, region_kept)
         if _all_finite(center, spread) and not any(0 < v < _TINY_SPREAD for v in spread.tolist()):
             return _plan(img, center, spread, _no_exponents(channels), mode, count)
     values = img if kept is None else _gather(img, kept)

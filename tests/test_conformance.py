@@ -14,8 +14,10 @@ exported by ``torch.onnx.export(..., dynamo=True)``, one export per mode and mas
 dtypes: uint8, uint16, float32, float64 (float images on the 0-1 scale). Images: a photo crop,
 a dark image (0..3), a near-uniform image (dtype max with one value one step below), a nearly
 flat image (a photo squeezed into a few levels far from 0, where float32 cancellation shows),
-an image with one uniform channel; with masks: letterbox bars, the near-uniform image with
-bars (the TF floor's N = kept values), a one-pixel mask, an empty mask (every value = fill).
+an image with one uniform channel; with masks: letterbox bars (a rectangle), a disk on the
+photo and on the nearly flat image (no rectangle: the masked reductions), the near-uniform
+image with bars (the TF floor's N = kept values), a one-pixel mask, an empty mask (every value
+= fill).
 The masked backends also get the unmasked images with a full mask.
 
 A registered row is computed to the reference by every backend or refused at construction
@@ -125,6 +127,13 @@ def _bars(img: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
     return img, mask
 
 
+def _disk() -> np.ndarray:
+    """A centered disk: kept pixels that fill no rectangle (the masked reductions)."""
+    rows, cols = np.mgrid[:H, :W]
+    radius = min(H, W) / 2 - 1
+    return ((rows - (H - 1) / 2) ** 2 + (cols - (W - 1) / 2) ** 2 <= radius**2).astype(np.uint8)
+
+
 def _one_pixel() -> np.ndarray:
     mask = np.zeros((H, W), np.uint8)
     mask[3, 4] = 1
@@ -152,6 +161,8 @@ def cases(dtype: str, *, masked: bool) -> list[Case]:
         found += [
             Case("letterbox", *_bars(photo, 4)),
             Case("near_uniform_bars", *_bars(_near_uniform(dtype), 6)),
+            Case("disk_mask", photo, _disk()),
+            Case("nearly_flat_disk", _nearly_flat(dtype), _disk()),
             Case("single_pixel_mask", photo, _one_pixel()),
             Case("empty_mask", photo, np.zeros((H, W), np.uint8)),
         ]
