@@ -261,9 +261,7 @@ def _center_spread(
             if kept is None:
                 low, high = min_max(img, per_channel)
             else:
-                low, high = masked_min_max(img, kept)
-                if not per_channel:
-                    low, high = low.min(keepdims=True), high.max(keepdims=True)
+                low, high = masked_min_max(img, kept, per_channel)
             parts["min"], parts["range"] = low, high - low
         if mode.needs_moments:
             parts["mean"], parts["std"] = _moments(img, per_channel, kept)
@@ -357,15 +355,23 @@ def min_max(img: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]
     return low.astype(np.float64), high.astype(np.float64)
 
 
-def masked_min_max(img: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel minimum and maximum (float64 vectors of length C) over the ``kept`` pixels
-    (boolean (H, W), at least one True): OpenCV's masked ``minMaxLoc`` up to 128 channels, which
-    skips NaN (callers check finiteness), numpy above."""
+def masked_min_max(
+    img: np.ndarray, kept: np.ndarray, per_channel: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum and maximum as float64 vectors (length C per channel, 1 over all values) over
+    the ``kept`` pixels (boolean (H, W), at least one True): OpenCV's masked ``minMaxLoc`` up to
+    128 channels, which skips NaN (callers check finiteness), numpy above. Over all values: one
+    ``minMaxLoc`` of the (H, W * C) view under the mask repeated for each channel."""
     channels = num_channels(img)
     if channels > CV_MAX_CHANNELS:
         values = img.reshape(-1, channels)[kept.ravel()]
-        return values.min(axis=0).astype(np.float64), values.max(axis=0).astype(np.float64)
+        low, high = values.min(axis=0).astype(np.float64), values.max(axis=0).astype(np.float64)
+        return (low, high) if per_channel else (low.min(keepdims=True), high.max(keepdims=True))
     mask = kept.view(np.uint8)
+    if not per_channel and channels > 1:
+        every_channel = cv2.merge([mask] * channels).reshape(mask.shape[0], -1)
+        lowest, highest = cv2.minMaxLoc(_as_2d(img), every_channel)[:2]
+        return np.array([lowest], np.float64), np.array([highest], np.float64)
     planes = [img] if img.ndim == 2 else [cv2.extractChannel(img, c) for c in range(channels)]
     bounds = np.array([cv2.minMaxLoc(plane, mask)[:2] for plane in planes], np.float64)
     return bounds[:, 0], bounds[:, 1]
