@@ -170,12 +170,12 @@ def divide(
     """The min-max modes: ``(img - low[c]) / spread[c]``, with the minimum exactly 0, the
     maximum exactly 1 and every value between (a zero spread gives zeros).
 
-    In float32 for uint8/uint16/float32 (``img - low`` is monotonic and the division is
-    correctly rounded, so ``x <= max`` gives ``(x - low) / spread <= 1``), in float64 for
-    float64 input, for float32 values spanning more than half float32's range, and for float
-    input that is not ``bounded`` (pixels left out of the statistics may lie anywhere: then a
-    range check follows); two numpy passes, where a multiplication by ``1 / spread`` could leave
-    [0, 1] by an ulp. The spread is finite (the overflow policy scaled the image otherwise).
+    In float32 for uint16/float32 (``img - low`` is monotonic and the division is correctly
+    rounded, so ``x <= max`` gives ``(x - low) / spread <= 1``), in float64 for float64 input
+    and for a spread above half float32's maximum; two numpy passes, where a multiplication by
+    ``1 / spread`` could leave [0, 1] by an ulp. Float input that is not ``bounded`` (pixels
+    left out of the statistics may lie anywhere) gets a range check of the result. The spread
+    is finite (the overflow policy scaled the image otherwise).
 
     uint8 goes through a 256-entry table per channel, the division in float64 correctly
     rounded to float32 (exact 0 and 1 too).

@@ -92,8 +92,9 @@ class Normalize(nn.Module):
     * ``"image"`` / ``"image_per_channel"``: ``(x - mean) / std`` with the population
       statistics (ddof=0) of image n (or of its channel c);
     * ``"min_max"`` / ``"min_max_per_channel"``: ``(x - min) / (max - min)``;
-    * ``"per_image_standardization"``: ``(x - mean) / max(std, 1 / sqrt(C * H * W))`` on the
-      image's own values (``tf.image.per_image_standardization``).
+    * ``"per_image_standardization"``: ``(x - mean) / max(std, 1 / sqrt(N))`` on the image's
+      own values, N = C * H * W, or C times the kept pixels with a mask
+      (``tf.image.per_image_standardization``).
 
     Epsilon policy, as on the CPU: none. An image (or channel) whose values are all equal
     (decided exactly: min == max) gives exact zeros. Per-image statistics are float64.
