@@ -174,10 +174,11 @@ def _floor(spread: float, count: int, mode: Mode) -> float:
 def conformance_bound(ref: Reference, input_dtype: object, *, numpy_core: bool) -> np.ndarray:
     """The elementwise bound every backend's float32 output is held to, against ``ref``.
 
-    * uint8 input through the numpy core (every affine from a float64-built table, correctly
-      rounded to float32): ``|out - ref| <= eps32 * |ref|``;
-    * everything else (uint16, float32, float64 input; the torch module and ONNX Runtime on
-      any input): ``|out - ref| <= 4 * eps32 * (|ref| + 2 * min(|c| / s, 64))``, with ``c``
+    * uint8 input through a float64-built table, correctly rounded to float32 (the numpy
+      core, every mode; the torch module on the CPU, the per-image modes):
+      ``|out - ref| <= eps32 * |ref|``;
+    * everything else (uint16, float32, float64 input; every other route of the torch module,
+      and ONNX Runtime): ``|out - ref| <= 4 * eps32 * (|ref| + 2 * min(|c| / s, 64))``, with ``c``
       and ``s`` the group's center and spread in input units: the float32 evaluation of
       ``x * (1 / s) - c / s`` errs by a few ulps of the terms summed, and past
       ``|c| / s = 64`` a backend must evaluate in float64, so the term stops growing;
@@ -189,7 +190,8 @@ def conformance_bound(ref: Reference, input_dtype: object, *, numpy_core: bool) 
     Args:
         ref: the reference of the case (:func:`reference`).
         input_dtype: the dtype of the image the backend received.
-        numpy_core: the backend is albu_norm's numpy core (functions, batch path, transform).
+        numpy_core: the backend maps uint8 through float64-built tables (albu_norm's numpy core:
+            functions, batch path, transform; the torch module's per-image modes on the CPU).
     Returns:
         float64 array of ref's shape.
     """
