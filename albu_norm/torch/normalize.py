@@ -441,27 +441,15 @@ class Normalize(nn.Module):
             # then each group through a 256-entry table computed in float64 (cv2.LUT): every
             # output is the float64 formula correctly rounded, as in the numpy core
             center, spread = _row_statistics(mode, *_histogram_moments(view, kept, size[1]))
-            table = _level_table(mode, center, spread, self.dtype)
+            table = _level_table(mode, center, spread)
             normalized = _apply_tables(view, table, size)
             return self._fill_empty(_round(normalized, self.dtype), kept)
         # one float64 copy, contiguous (N, C, H, W): the statistics and the affine work on it
         values = view.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
         weights = None if kept is None else kept.expand(n, c, h, w).reshape(size)
-        center, spread = _row_statistics(mode, *_moments(values.reshape(size), weights))
-        groups = values.reshape(size)
-        positive = spread > 0  # False for a uniform group (or one without kept values): zeros
-        if mode.divide:  # (x - c) / s: exact 0 and 1 at the ends of a min-max range
-            safe = torch.where(positive, spread, 1.0)
-            if exporting():
-                normalized = torch.where(positive, (groups - center) / safe, 0.0)
-            else:
-                normalized = groups.sub_(center).div_(safe).mul_(positive)
-        else:
-            scale = torch.where(positive, 1.0 / torch.where(positive, spread, 1.0), 0.0)
-            if exporting():
-                normalized = (groups - center) * scale
-            else:
-                normalized = groups.sub_(center).mul_(scale)
+        moments = _moments(values.reshape(size), weights, mode.needs_moments)
+        center, spread = _row_statistics(mode, *moments)
+        normalized = _row_affine(mode, values.reshape(size), center, spread, not exporting())
         return self._fill_empty(_round(normalized.reshape(n, c, h, w), self.dtype), kept)
 
     def _fill_empty(self, result: torch.Tensor, kept: Optional[torch.Tensor]) -> torch.Tensor:
@@ -481,14 +469,17 @@ class Normalize(nn.Module):
 Moments = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def _moments(groups: torch.Tensor, weights: Optional[torch.Tensor]) -> Moments:
+def _moments(groups: torch.Tensor, weights: Optional[torch.Tensor], needs_moments: bool) -> Moments:
     """(low, high, count, mean, variance), each (N, G, 1) float64, of each group of ``groups``
     (N, G, L) float64 (G = C per channel, 1 pooled), over the values where ``weights`` (the
-    same shape, bool) is True, all of them when None; low = high = 0 without values."""
+    same shape, bool) is True, all of them when None; low = high = 0 without values. Without
+    ``needs_moments`` (the min-max rows) mean and variance are zeros: no passes for them."""
     if weights is None:
         low = groups.amin(dim=-1, keepdim=True)
         high = groups.amax(dim=-1, keepdim=True)
         count = torch.full_like(low, groups.shape[-1])
+        if not needs_moments:
+            return low, high, count, torch.zeros_like(low), torch.zeros_like(low)
         variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
         return low, high, count, mean, variance
     inf = torch.tensor(float("inf"), dtype=groups.dtype, device=groups.device)
@@ -497,6 +488,8 @@ def _moments(groups: torch.Tensor, weights: Optional[torch.Tensor]) -> Moments:
     low = torch.where(weights, groups, inf).amin(dim=-1, keepdim=True)
     high = torch.where(weights, groups, -inf).amax(dim=-1, keepdim=True)
     low, high = torch.where(none_kept, 0.0, low), torch.where(none_kept, 0.0, high)
+    if not needs_moments:
+        return low, high, count, torch.zeros_like(low), torch.zeros_like(low)
     counted = count.clamp(min=1)
     mean = torch.where(weights, groups, 0.0).sum(dim=-1, keepdim=True) / counted
     deviations = torch.where(weights, groups - mean, 0.0)
@@ -537,20 +530,30 @@ def _histogram_moments(view: torch.Tensor, kept: Optional[torch.Tensor], groups:
     return tuple(v.reshape(n, groups, 1) for v in (low, high, count, mean, variance))  # type: ignore[return-value]
 
 
-def _level_table(
-    mode: Mode, center: torch.Tensor, spread: torch.Tensor, dtype: torch.dtype
-) -> np.ndarray:
-    """(N * G, 256) table of the row's affine at the levels 0..255 for each group's center
-    and spread (N, G, 1) float64, computed in float64 and rounded once to float32 (float64
-    for a float64 output); zeros for a group without spread."""
-    levels = torch.arange(256, dtype=torch.float64)
+def _level_table(mode: Mode, center: torch.Tensor, spread: torch.Tensor) -> np.ndarray:
+    """(N * G, 256) float32 table of the row's affine (:func:`_row_affine`) at the levels
+    0..255 for each group's center and spread (N, G, 1) float64: computed in float64 and
+    rounded once to float32."""
+    levels = torch.arange(256, dtype=torch.float64).expand(*center.shape[:2], 256)
+    values = _row_affine(mode, levels, center, spread, in_place=False)
+    return np.ascontiguousarray(values.reshape(-1, 256).to(torch.float32).numpy())
+
+
+def _row_affine(
+    mode: Mode, groups: torch.Tensor, center: torch.Tensor, spread: torch.Tensor, in_place: bool
+) -> torch.Tensor:
+    """The row's affine of float64 groups (N, G, L): ``(x - c) / s`` for the rows that
+    ``divide`` (exact 0 and 1 at the ends of a min-max range), ``(x - c) * (1 / s)`` for the
+    others; zeros where the spread is 0 (a uniform group, or one without kept values).
+    ``in_place`` overwrites ``groups`` (not while tracing or exporting)."""
     positive = spread > 0
     safe = torch.where(positive, spread, 1.0)
-    # (x - c) / s for the rows that divide (exact 0 and 1 at the ends of a min-max range)
-    values = (levels - center) / safe if mode.divide else (levels - center) * (1.0 / safe)
-    values = torch.where(positive, values, 0.0).reshape(-1, 256)
-    table = values.to(torch.float64 if dtype == torch.float64 else torch.float32)
-    return np.ascontiguousarray(table.numpy())
+    if mode.divide:
+        if not in_place:
+            return torch.where(positive, (groups - center) / safe, 0.0)
+        return groups.sub_(center).div_(safe).mul_(positive)
+    scale = torch.where(positive, 1.0 / safe, 0.0)
+    return groups.sub_(center).mul_(scale) if in_place else (groups - center) * scale
 
 
 def _apply_tables(
