@@ -187,11 +187,11 @@ def per_image_plan(
     and ``source`` is ``img`` except where the statistics would overflow or underflow float64
     (values spanning its whole range; a spread whose reciprocal overflows): then ``source`` is
     the image scaled by exact powers of two (:func:`power_of_two_scaled`), to which every
-    per-image mode is invariant. Routing: kept pixels that fill a rectangle (the padding and
-    letterbox masks) get the unmasked reductions of that view; otherwise OpenCV's masked
-    reductions (``meanStdDev`` and ``minMaxLoc``, no copy of the image) up to 128 channels;
-    the kept pixels gathered as one (N, 1, C) image above, and wherever the overflow policy
-    is needed.
+    per-image mode is invariant. Routing: the reductions run on the bounding rectangle of the
+    kept pixels; kept pixels that fill it (the padding and letterbox masks) get the unmasked
+    reductions of that view; otherwise OpenCV's masked reductions (``meanStdDev`` and
+    ``minMaxLoc``, no copy of the image) up to 128 channels; the kept pixels gathered as one
+    (N, 1, C) image above, and wherever the overflow policy is needed.
 
     Raises:
         ValueError: NaN or Inf in the image (outside the kept pixels too: they are normalized
@@ -208,8 +208,11 @@ def per_image_plan(
         if img.dtype.kind == "f" and not math.isfinite(float(img.max()) + float(img.min())):
             raise_not_finite(img, what)  # numpy's max propagates NaN
         left, top, width, height = cv2.boundingRect(kept.view(np.uint8))
-        if width * height == count:  # the kept pixels fill a rectangle (padding, letterbox)
-            region, region_kept = img[top : top + height, left : left + width], None
+        region = img[top : top + height, left : left + width]  # the reductions skip the rest
+        # kept pixels that fill the rectangle (padding, letterbox): the unmasked reductions
+        region_kept = (
+            None if width * height == count else kept[top : top + height, left : left + width]
+        )
     if region_kept is None or channels <= CV_MAX_CHANNELS:
         center, spread = _center_spread(region, mode, region_kept)
         if _all_finite(center, spread) and not any(0 < v < _TINY_SPREAD for v in spread.tolist()):
