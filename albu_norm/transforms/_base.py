@@ -57,8 +57,14 @@ _MASK_FALLBACKS = {
 }
 # Albumentations' mask targets: moved with the image by every spatial transform.
 _MASK_TARGETS = ("mask", "masks", "mask3d", "masks3d")
-# The rank a statistics mask must have, per kind of target.
+# The rank a statistics mask must have, per kind of target, and its shape in words.
 _MASK_RANKS = {"image": 2, "images": 3, "volume": 3, "volumes": 4}
+_MASK_SHAPES = {
+    "image": "(H, W)",
+    "images": "(N, H, W), one (H, W) mask per image",
+    "volume": "(D, H, W)",
+    "volumes": "(N, D, H, W)",
+}
 
 
 class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
@@ -143,6 +149,11 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
         if not isinstance(volume, np.ndarray) or volume.ndim not in (3, 4):
             shape = getattr(volume, "shape", type(volume).__name__)
             raise ValueError(f"a volume has shape (D, H, W) or (D, H, W, C), got {shape}.")
+        if mask is not None and np.shape(mask) != volume.shape[:3]:  # not only the row count
+            raise ValueError(
+                f"the statistics mask of a volume of shape {volume.shape} must have shape "
+                f"{volume.shape[:3]} (one (H, W) mask per slice), got {np.shape(mask)}."
+            )
         tall = volume.reshape(-1, *volume.shape[2:])  # (D * H, W[, C]): one image
         tall_mask = None if mask is None else np.asarray(mask).reshape(tall.shape[:2])
         return self.normalize(tall, tall_mask).reshape(volume.shape)
@@ -201,7 +212,21 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
             return None
         key = getattr(self, "mask_key", "mask")
         names = (*(_MASK_FALLBACKS[kind] if key == "mask" else ()), key)
-        mask = next(stats_masks[name] for name in names if name in stats_masks)
+        present = [name for name in names if name in stats_masks]
+        if not present:  # e.g. image= with masks= only (a StopIteration would end a map())
+            raise ValueError(
+                f"{type(self).__name__}(mask_key={key!r}) takes the statistics mask of the "
+                f"{kind}= target from {' or '.join(repr(n) for n in names)}, and the call has "
+                f"only {', '.join(repr(n) for n in sorted(stats_masks))}: pass "
+                f"{names[0]}=... of shape {_MASK_SHAPES[kind]} with {kind}=..."
+            )
+        mask = stats_masks[present[0]]
+        if (
+            kind != "image"
+            and isinstance(mask, (list, tuple))
+            and len({np.shape(item) for item in mask}) == 1  # a list of equal masks: a batch
+        ):
+            mask = np.stack([np.asarray(item) for item in mask])
         if (
             isinstance(mask, np.ndarray)
             and mask.ndim == _MASK_RANKS[kind] + 1
