@@ -87,6 +87,11 @@ def _from_stats(stats: Any) -> Preset:
         dtype = record.get("dtype")
         if isinstance(dtype, str) and dtype in ("uint8", "uint16", "float32", "float64"):
             scale = _dtype_rule(scale, default_max_pixel_value(np.dtype(dtype)))
+        elif scale in (255.0, 65535.0):
+            # no dtype (a record written by hand, or by 0.1.0): 255 and 65535 describe the
+            # uint8 / uint16 data the statistics came from, not every image they are applied
+            # to; the dtype rule keeps a float image on the 0-1 scale from being divided again
+            scale = None
     return _preset(
         label, record["mean"], record["std"], record.get("channel_order", "RGB"), scale, label
     )
