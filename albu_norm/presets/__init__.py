@@ -43,7 +43,14 @@ __all__ = [
 MODEL_PREFIXES = ("timm/", "open_clip/")
 
 BUILTIN_PRESETS: frozenset[str] = frozenset(p.name for p in FAMILIES)
-_BUILTIN_BY_LOWER = {name.lower(): name for name in BUILTIN_PRESETS}
+
+
+def _folded(name: str) -> str:
+    """A name as a reader would take it: no surrounding whitespace, case folded."""
+    return name.strip().casefold()
+
+
+_BUILTIN_BY_FOLDED = {_folded(name): name for name in BUILTIN_PRESETS}
 _registry: dict[str, Preset] = {p.name: p for p in FAMILIES}
 _lock = threading.Lock()
 
@@ -65,6 +72,11 @@ def list_presets(pattern: Optional[str] = None) -> list[str]:
     """
     if pattern is None:
         return sorted(_registry)
+    if not isinstance(pattern, str):
+        raise TypeError(
+            f"pattern must be a shell-style pattern string such as 'timm/convnext*', got "
+            f"{type(pattern).__name__}."
+        )
     own = [name for name in _registry if fnmatch.fnmatchcase(name, pattern)]
     return sorted({*own, *model_names(pattern)})
 
@@ -92,6 +104,19 @@ def get_preset(name: str) -> Preset:
     raise ValueError(_unknown_message(name))
 
 
+def _same_but_case(name: str) -> Optional[str]:
+    """The known name (family, own, or model) that ``name`` equals but for case and
+    surrounding whitespace; None if there is none."""
+    folded = _folded(name)
+    own = next((known for known in _registry if _folded(known) == folded), None)
+    if own is not None:
+        return own
+    prefix = next((p for p in MODEL_PREFIXES if folded.startswith(p)), None)
+    if prefix is None:
+        return None
+    return next((m for m in model_names(prefix + "*") if m.casefold() == folded), None)
+
+
 @functools.lru_cache(maxsize=1024)
 def _model_preset(name: str) -> Optional[Preset]:
     entry = model_entry(name)
@@ -111,6 +136,12 @@ def _model_preset(name: str) -> Optional[Preset]:
 
 
 def _unknown_message(name: str) -> str:
+    twin = _same_but_case(name)
+    if twin is not None and twin != name:
+        return (
+            f"unknown preset {name!r}. Did you mean {twin!r}? Preset names are case-sensitive "
+            "and have no surrounding spaces."
+        )
     bare = name.split("hf-hub:", 1)[-1].split("hf_hub:", 1)[-1]
     for prefix in MODEL_PREFIXES:  # a model name without its library prefix, or a hub name
         candidate = bare if bare.startswith(prefix) else prefix + bare
@@ -165,8 +196,8 @@ def register_preset(
         overwrite: replace an earlier user preset of the same name.
     Raises:
         ValueError: invalid values (see :class:`Preset`); the name is built in, differs from a
-            built-in name only by case, or starts with "timm/" or "open_clip/"; the name is
-            taken and overwrite is False.
+            built-in name only by case or surrounding whitespace, or starts with "timm/" or
+            "open_clip/" in any case; the name is taken and overwrite is False.
 
     A saved pipeline stores the preset *name*: a process that loads it must register the preset
     again (with the same values) before loading.
@@ -185,16 +216,17 @@ def register_preset(
             raise ValueError(
                 f"{name!r} is a built-in preset and cannot be replaced; choose another name."
             )
-        twin = _BUILTIN_BY_LOWER.get(name.lower())
+        twin = _BUILTIN_BY_FOLDED.get(_folded(name))
         if twin is not None:
             raise ValueError(
-                f"{name!r} differs from the built-in preset {twin!r} only by case; a second name "
-                "for other numbers would be mistaken for it. Choose a distinct name."
+                f"{name!r} differs from the built-in preset {twin!r} only by case or "
+                "surrounding whitespace; a second name for other numbers would be mistaken for "
+                "it. Choose a distinct name."
             )
-        if name.startswith(MODEL_PREFIXES):
+        if _folded(name).startswith(MODEL_PREFIXES):  # "Timm/...", " open_clip/..." too
             raise ValueError(
                 f"{name!r} starts with a library prefix reserved for model names "
-                f"({', '.join(MODEL_PREFIXES)}); choose another name."
+                f"({', '.join(MODEL_PREFIXES)}, in any case); choose another name."
             )
         if name in _registry and not overwrite and _registry[name] != preset:
             raise ValueError(
