@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from albu_norm import __version__
 from albu_norm._checks import check_percentile
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument(
         "--ignore-value",
-        type=_numbers,
+        type=_numbers_like("0 or 0,0,0"),
         default=None,
         metavar="V[,V...]",
         help="nodata: pixels whose every channel equals it (one value, or one per channel, "
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument(
         "--percentiles",
-        type=_numbers,
+        type=_numbers_like("0.5,99.5"),
         default=(0.5, 1.0, 50.0, 99.0, 99.5),
         metavar="Q,Q,...",
         help="percentiles to report, comma-separated (integer images; default 0.5,1,50,99,99.5)",
@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler", help="Dask scheduler address (tcp://host:8786): run on that cluster"
     )
     stats.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    stats.set_defaults(usage=stats.format_usage())  # for the usage errors found after parsing
 
     presets = commands.add_parser(
         "presets",
@@ -107,14 +108,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _numbers(text: str) -> tuple[float, ...]:
-    """argparse type: one number or comma-separated numbers ("0", "0,0,0", "0.5,99.5")."""
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers such as 0.5,99.5, got {text!r}"
-        ) from None
+def _numbers_like(example: str) -> Callable[[str], tuple[float, ...]]:
+    """argparse type: one number or comma-separated numbers; ``example`` is the option's own
+    example in its error message ("0 or 0,0,0" for --ignore-value, "0.5,99.5" for
+    --percentiles)."""
+
+    def numbers(text: str) -> tuple[float, ...]:
+        try:
+            values = tuple(float(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            values = ()
+        if not values:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated numbers such as {example}, got {text!r}"
+            )
+        return values
+
+    return numbers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "presets":
         return _presets(args.name, args.models)
     return _stats(args, list(sys.argv[1:] if argv is None else argv))
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe (``| head -1``): send what is left of stdout nowhere, so that
+    Python's flush at exit does not fail a second time."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _presets(name: str | None, models: bool) -> int:
@@ -146,13 +162,20 @@ def _presets(name: str | None, models: bool) -> int:
             print(f"{'':12s}      source: {preset.source}")
         sys.stdout.flush()
     except BrokenPipeError:  # `albu-norm presets | head`: the reader has gone, which is fine
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
     return EXIT_OK
 
 
-def _usage_error(message: str) -> int:
+def _usage_error(args: argparse.Namespace, message: str) -> int:
+    """The stats subcommand's usage and the message on stderr, as argparse prints its own."""
+    print(args.usage, end="", file=sys.stderr)
     print(f"albu-norm stats: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+#: The ignore-value lengths each --color allows before any file is read (one value for every
+#: channel, or one per channel); "unchanged" keeps each file's own channels.
+_IGNORE_VALUE_LENGTHS = {"rgb": (1, 3), "gray": (1,)}
 
 
 def _check_arguments(args: argparse.Namespace) -> str | None:
@@ -164,6 +187,15 @@ def _check_arguments(args: argparse.Namespace) -> str | None:
             check_percentile(q)
         except ValueError as error:
             return f"--{error}"
+    lengths = _IGNORE_VALUE_LENGTHS.get(args.color)
+    if args.ignore_value is not None and lengths and len(args.ignore_value) not in lengths:
+        return (
+            f"--ignore-value has {len(args.ignore_value)} values, but --color {args.color} "
+            f"gives {max(lengths)}-channel images: pass one value (every channel) or "
+            f"{max(lengths)}, e.g. --ignore-value {'0,0,0' if max(lengths) == 3 else '0'}"
+        )
+    if args.seed < 0:
+        return f"--seed must be >= 0, got {args.seed}"
     if args.sample is not None and args.sample < 1:
         return f"--sample must be a number of files >= 1, got {args.sample}"
     if args.workers is not None and args.workers < 1:
@@ -180,7 +212,7 @@ def _check_arguments(args: argparse.Namespace) -> str | None:
 def _stats(args: argparse.Namespace, argv: list[str]) -> int:
     problem = _check_arguments(args)
     if problem:
-        return _usage_error(problem)
+        return _usage_error(args, problem)
     ignore = None if args.ignore_value is None else tuple(args.ignore_value)
     try:
         files = find_images(args.sources)
@@ -205,7 +237,7 @@ def _stats(args: argparse.Namespace, argv: list[str]) -> int:
             )
         result.check_one_channel_count()
     except ValueError as error:
-        return _usage_error(str(error))
+        return _usage_error(args, str(error))
     read = result.stats.images
     print(f"{read} images read, {len(result.failed)} failed", file=sys.stderr)
     for path, reason in result.failed:
@@ -216,25 +248,35 @@ def _stats(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         stats = result.stats.result(args.max_pixel_value, percentiles=args.percentiles)
     except ValueError as error:  # e.g. every pixel was --ignore-value
-        return _usage_error(str(error))
-    print(_table(stats))
-    if result.failed and not args.allow_failures:
+        return _usage_error(args, str(error))
+    written = args.out is not None and (not result.failed or args.allow_failures)
+    if written:  # the file first: a closed pipe below must not lose it
+        _write(args.out, _record(stats_record=stats.to_dict(), result=result, argv=argv))
+    status = EXIT_FAILED_FILES if result.failed and not args.allow_failures else EXIT_OK
+    try:
+        print(_table(stats))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `albu-norm stats ... | head -1`: the reader has gone
+        _quiet_stdout()
+    if status == EXIT_FAILED_FILES:
         print(
             f"albu-norm stats: {len(result.failed)} file(s) failed: statistics not written; "
             "fix or remove them, or pass --allow-failures.",
             file=sys.stderr,
         )
-        return EXIT_FAILED_FILES
-    if args.out:
-        _write(args.out, _record(stats_record=stats.to_dict(), result=result, argv=argv))
+    elif written:
         print(f"written to {args.out}", file=sys.stderr)
-    return EXIT_OK
+    return status
 
 
 def _table(stats: Any) -> str:
     lines = [
         f"{stats.images} images, {stats.pixels} pixels per channel, dtype {stats.dtype}, "
-        f"max_pixel_value {stats.max_pixel_value:g}",
+        + (
+            "max_pixel_value null (mixed dtypes: each image on its own dtype's 0-1 scale)"
+            if stats.mixed_dtypes
+            else f"max_pixel_value {stats.max_pixel_value:g}"
+        ),
         f"{'channel':>7} {'mean':>12} {'std':>12} {'min':>9} {'max':>9} "
         f"{'mean (0-1)':>12} {'std (0-1)':>12}",
     ]
