@@ -61,6 +61,35 @@ def keep_precision(module: nn.Module, result: Any, constants: Any) -> Any:
     return result
 
 
+def check_loaded_constants(module: nn.Module, state_dict: Any, prefix: str) -> None:
+    """A module's buffers are its spec's numbers, not trained weights: a state_dict whose
+    constants are another normalization's is refused (loading it would leave the module
+    computing one normalization while its spec and repr say another).
+
+    Raises:
+        ValueError: a ``scale`` or ``offset`` in ``state_dict`` differs from the module's
+            (relative 1e-6; float16 copies of the same numbers pass).
+    """
+    for name in ("scale", "offset"):
+        ours, theirs = module._buffers.get(name), state_dict.get(prefix + name)
+        if ours is None or not isinstance(theirs, torch.Tensor):
+            continue  # torch reports missing and unexpected keys itself
+        same = theirs.shape == ours.shape and torch.allclose(
+            theirs.detach().to("cpu", torch.float64),
+            ours.detach().to("cpu", torch.float64),
+            rtol=1e-3 if theirs.dtype in (torch.float16, torch.bfloat16) else 1e-6,
+            atol=0.0,
+        )
+        if not same:
+            spec: NormalizationSpec = getattr(module, "spec")  # noqa: B009
+            raise ValueError(
+                f"the state_dict's {prefix + name} is another normalization's than this "
+                f"{type(module).__name__}'s ({spec.source}, {spec.normalization}): its "
+                "constants come from the spec, not from training. Build the module from the "
+                "spec the checkpoint was made with (from_spec(spec), or the same arguments)."
+            )
+
+
 def check_layout(layout: object) -> str:
     if layout not in LAYOUTS:
         raise ValueError(
@@ -143,6 +172,25 @@ def check_out(out: object, view: torch.Tensor, dtype: torch.dtype) -> None:
         )
     if not out.is_contiguous():
         raise ValueError("out must be contiguous (torch.empty(shape, dtype=..., device=...)).")
+    if out.untyped_storage().data_ptr() == view.untyped_storage().data_ptr():
+        # reading channels while writing others (a BGR reversal, per-image statistics) would
+        # read values already overwritten: refused for every mode, not computed wrongly
+        raise ValueError(
+            "out shares memory with the images (out=images, or a view of them): the output "
+            "would overwrite pixels still to be read. Pass a separate tensor as out, or omit "
+            "out to get a new one."
+        )
+
+
+def check_fill_fits(fill: float, dtype: torch.dtype) -> None:
+    """``fill`` (output units) must be finite in the output dtype (float16 tops at 65504)."""
+    largest = float(torch.finfo(dtype).max)
+    if abs(fill) > largest:
+        raise ValueError(
+            f"fill={fill:g} does not fit the output dtype {dtype} (largest finite value "
+            f"{largest:g}): it would become inf. Pass a fill within +-{largest:g}, or "
+            "dtype=torch.float32."
+        )
 
 
 def exporting() -> bool:

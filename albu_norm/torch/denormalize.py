@@ -15,6 +15,7 @@ from albu_norm.torch._checks import (
     channel_message,
     check_batch,
     check_layout,
+    check_loaded_constants,
     keep_precision,
     spec_of,
 )
@@ -116,15 +117,21 @@ class Denormalize(nn.Module):
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return keep_precision(self, super()._apply(fn, *args, **kwargs), _inverse_constants)
 
+    def _load_from_state_dict(
+        self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
+        check_loaded_constants(self, state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def extra_repr(self) -> str:
         return f"source={self.spec.source!r}, layout={self.layout!r}"
 
     def forward(self, values: torch.Tensor) -> torch.Tensor:
         """uint8 images of ``values`` (see the class docstring), in ``layout``."""
         check_batch(values, "NCHW", floats_only=True)
-        channels = values.shape[1]
-        count = self.offset.shape[0]
-        if count not in (1, channels):
+        channels = int(values.shape[1])  # concrete under torch.compile(dynamic=True)
+        count = int(self.offset.shape[0])
+        if count != 1 and count != channels:  # not `in`: Dynamo (dynamic=True) gets it wrong
             raise ValueError(channel_message(self.spec, count, channels, values.shape, "NCHW"))
         restored = torch.addcmul(self.offset, values.float(), self.scale)
         restored = restored.round_().clamp_(0, 255).to(torch.uint8)

@@ -34,8 +34,15 @@ class DeviceLoader:
         device: where the batches go, e.g. "cuda", "cuda:1", "cpu".
         normalize: applied to the images on the device; an ``nn.Module`` is moved to
             ``device`` once (``.to(device)``, in place). None: the images are only moved.
+        mask_key: where a masked ``normalize`` (its spec has ``masked=True``: per-image
+            statistics over a mask) finds each batch's (N, H, W) statistics masks: a key of a
+            dict batch, or an index of a tuple/list batch. None: the module's ``mask_key``
+            (``ANT.Normalize.from_transform`` copies the CPU transform's, e.g. "valid"), else
+            "mask"; a tuple batch needs the index. The masks are moved to ``device`` and passed
+            as ``normalize(images, mask=masks)``; they stay in the batch.
     Raises:
-        ValueError: a CUDA device without CUDA available.
+        ValueError: a CUDA device without CUDA available; a masked ``normalize`` whose masks
+            are not in a batch (when iterated), or mask_key given for an unmasked one.
         TypeError: (when iterated) a batch of another kind, or images that are not a tensor.
     Example:
         >>> import torch
@@ -51,7 +58,8 @@ class DeviceLoader:
         self,
         loader: Iterable[Any],
         device: Union[str, torch.device] = "cuda",
-        normalize: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+        normalize: Optional[Callable[..., torch.Tensor]] = None,
+        mask_key: Union[str, int, None] = None,
     ) -> None:
         self.loader = loader
         self.device = torch.device(device)
@@ -63,6 +71,15 @@ class DeviceLoader:
         if isinstance(normalize, torch.nn.Module):
             normalize = normalize.to(self.device)
         self.normalize = normalize
+        spec = getattr(normalize, "spec", None)
+        self.masked = bool(spec is not None and spec.masking.masked)
+        if mask_key is not None and not self.masked:
+            raise ValueError(
+                f"mask_key={mask_key!r} names the statistics masks of a masked normalization, "
+                "but normalize takes none (its spec has masked=False): drop mask_key, or build "
+                "the module with masked=True (or from a transform with mask_key)."
+            )
+        self.mask_key = mask_key if mask_key is not None else getattr(normalize, "mask_key", None)
 
     def __len__(self) -> int:
         return len(self.loader)  # type: ignore[arg-type]
@@ -107,10 +124,33 @@ class DeviceLoader:
     def _prepare(self, batch: Any, *, non_blocking: bool) -> Any:
         images, rebuild = _split(batch)
         images = images.to(self.device, non_blocking=non_blocking)
-        if self.normalize is not None:
-            images = self.normalize(images)
         rest = _map(rebuild.rest, lambda t: t.to(self.device, non_blocking=non_blocking))
+        if self.masked:
+            images = self.normalize(images, mask=self._masks(batch, rest))  # type: ignore[misc]
+        elif self.normalize is not None:
+            images = self.normalize(images)
         return rebuild(images, rest)
+
+    def _masks(self, batch: Any, rest: Any) -> torch.Tensor:
+        """The batch's statistics masks (already on the device): see ``mask_key``."""
+        key = self.mask_key
+        if isinstance(batch, Mapping):
+            key = "mask" if key is None else key
+            found = rest.get(key) if isinstance(key, str) else None
+        elif isinstance(batch, (tuple, list)) and isinstance(key, int) and 0 < key < len(batch):
+            found = rest[key - 1]  # rest is the batch without its first element, the images
+        else:
+            found = None
+        if not isinstance(found, torch.Tensor):
+            keys = list(batch) if isinstance(batch, Mapping) else f"{len(batch)} items"
+            raise ValueError(
+                f"the normalization is masked (per-image statistics over each batch's (N, H, "
+                f"W) masks), but the batch has no mask tensor at mask_key={key!r} (batch: "
+                f"{keys}). Collate the masks moved with the images into the batch (a dict "
+                "batch's 'mask' key, or pass DeviceLoader(..., mask_key=...): a key, or the "
+                "index in a tuple batch)."
+            )
+        return found
 
 
 class _Rebuild:

@@ -59,7 +59,9 @@ from albu_norm.torch._checks import (
     ChannelValues,
     channel_message,
     check_batch,
+    check_fill_fits,
     check_layout,
+    check_loaded_constants,
     check_out,
     check_output_dtype,
     exporting,
@@ -235,9 +237,11 @@ class Normalize(nn.Module):
             TypeError: the transform has no albu_norm spec (e.g. ``albumentations.Normalize``:
                 replace it by ``albu_norm.Normalize``, which takes the same arguments).
         """
-        return cls.from_spec(
+        module = cls.from_spec(
             spec_of(transform), layout=layout, dtype=dtype, check_values=check_values
         )
+        module.mask_key = getattr(transform, "mask_key", None)
+        return module
 
     def _setup(
         self, spec: NormalizationSpec, layout: str, dtype: torch.dtype, check_values: bool = True
@@ -245,9 +249,13 @@ class Normalize(nn.Module):
         if not isinstance(check_values, bool):
             raise ValueError(f"check_values must be True or False, got {check_values!r}.")
         self.spec = spec
+        #: the batch key of the statistics masks for DeviceLoader (from_transform: the
+        #: transform's mask_key); None: "mask"
+        self.mask_key: Optional[str] = None
         self.check_values = check_values
         self.layout = check_layout(layout)
         self.dtype = check_output_dtype(dtype)
+        check_fill_fits(spec.fill, self.dtype)
         self._float64_rows: tuple[bool, ...] = (False, False, False)
         check_supported(spec.mode, "albu_norm.torch.Normalize", centers=_CENTERS, spreads=_SPREADS)
         if spec.per_image:
@@ -266,6 +274,12 @@ class Normalize(nn.Module):
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return keep_precision(self, super()._apply(fn, *args, **kwargs), _fixed_constants)
 
+    def _load_from_state_dict(
+        self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
+        check_loaded_constants(self, state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def extra_repr(self) -> str:
         spec = self.spec
         return (
@@ -276,11 +290,11 @@ class Normalize(nn.Module):
     def forward(
         self,
         images: torch.Tensor,
-        *,
         mask: Optional[torch.Tensor] = None,
         out: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Normalize ``images`` (see the class docstring).
+        """Normalize ``images`` (see the class docstring). ``mask`` and ``out`` may be passed
+        by position too (``torch.onnx.export(..., dynamo=False)`` passes every argument so).
 
         Args:
             images: the batch, per ``layout``.
@@ -330,7 +344,7 @@ class Normalize(nn.Module):
                 raise ValueError(mask_nan_message())
             kept = (mask != 0).to(view.device).unsqueeze(1)
         if spec.ignore_value is not None:
-            spec.masking.check_ignore_value_fits(view.shape[1], tuple(view.shape))
+            spec.masking.check_ignore_value_fits(int(view.shape[1]), tuple(view.shape))
             nodata = _nodata(view, spec.ignore_value)
             if nodata is not None:
                 kept = ~nodata if kept is None else kept & ~nodata
@@ -339,9 +353,9 @@ class Normalize(nn.Module):
     # ----------------------------------------------------------------------------------------
 
     def _check_fits(self, view: torch.Tensor, shape: torch.Size) -> None:
-        channels = view.shape[1]
-        count = self.offset.shape[1]
-        if count not in (1, channels):
+        channels = int(view.shape[1])  # a concrete int under torch.compile(dynamic=True)
+        count = int(self.offset.shape[1])
+        if count != 1 and count != channels:  # not `in`: Dynamo (dynamic=True) gets it wrong
             raise ValueError(channel_message(self.spec, count, channels, shape, self.layout))
         if self.spec.reverse_channels and channels != 3:
             raise ValueError(
@@ -433,7 +447,7 @@ class Normalize(nn.Module):
         return _round(values * scale + offset, self.dtype)
 
     def _per_image(self, view: torch.Tensor, kept: Optional[torch.Tensor] = None) -> torch.Tensor:
-        n, c, h, w = view.shape
+        n, c = view.shape[:2]
         mode = self.spec.mode
         size = (n, c if mode.per_channel else 1, -1)
         if _histogram_route(view):
@@ -445,12 +459,14 @@ class Normalize(nn.Module):
             normalized = _apply_tables(view, table, size)
             return self._fill_empty(_round(normalized, self.dtype), kept)
         # one float64 copy, contiguous (N, C, H, W): the statistics and the affine work on it
+        # (shapes from the tensors, never Python ints: a traced export keeps them dynamic)
         values = view.to(torch.float64, memory_format=torch.contiguous_format, copy=True)
-        weights = None if kept is None else kept.expand(n, c, h, w).reshape(size)
-        moments = _moments(values.reshape(size), weights, mode.needs_moments)
+        weights = None if kept is None else _grouped(kept.expand_as(view), mode.per_channel)
+        groups = _grouped(values, mode.per_channel)
+        moments = _moments(groups, weights, mode.needs_moments)
         center, spread = _row_statistics(mode, *moments)
-        normalized = _row_affine(mode, values.reshape(size), center, spread, not exporting())
-        return self._fill_empty(_round(normalized.reshape(n, c, h, w), self.dtype), kept)
+        normalized = _row_affine(mode, groups, center, spread, not exporting())
+        return self._fill_empty(_round(normalized.reshape_as(view), self.dtype), kept)
 
     def _fill_empty(self, result: torch.Tensor, kept: Optional[torch.Tensor]) -> torch.Tensor:
         """Every value of an image with no kept pixel is ``fill``."""
@@ -458,7 +474,12 @@ class Normalize(nn.Module):
             empty = ~kept.flatten(1).any(dim=1)
             # on the CPU, asking costs nothing and skips a boolean-index write of the batch
             if exporting() or result.device.type != "cpu" or bool(empty.any()):
-                result[empty] = self.spec.fill
+                # a broadcast mask (N, 1, 1, 1), not a boolean index: the traced ONNX export
+                # of `result[empty] = fill` broadcasts (N,) against the width
+                per_image = empty.reshape(-1, 1, 1, 1)
+                if exporting():
+                    return result.masked_fill(per_image, self.spec.fill)
+                result.masked_fill_(per_image, self.spec.fill)
         return result
 
 
@@ -477,9 +498,16 @@ def _moments(groups: torch.Tensor, weights: Optional[torch.Tensor], needs_moment
     if weights is None:
         low = groups.amin(dim=-1, keepdim=True)
         high = groups.amax(dim=-1, keepdim=True)
-        count = torch.full_like(low, groups.shape[-1])
+        if exporting():  # the count from the tensor (a traced shape would be a constant)
+            count = torch.ones_like(groups).sum(dim=-1, keepdim=True)
+        else:
+            count = torch.full_like(low, groups.shape[-1])
         if not needs_moments:
             return low, high, count, torch.zeros_like(low), torch.zeros_like(low)
+        if exporting():  # var_mean's ONNX decomposition divides float64 by a float32 count
+            mean = groups.sum(dim=-1, keepdim=True) / count
+            deviations = groups - mean
+            return low, high, count, mean, (deviations * deviations).sum(-1, True) / count
         variance, mean = torch.var_mean(groups, dim=-1, correction=0, keepdim=True)
         return low, high, count, mean, variance
     inf = torch.tensor(float("inf"), dtype=groups.dtype, device=groups.device)
@@ -495,6 +523,11 @@ def _moments(groups: torch.Tensor, weights: Optional[torch.Tensor], needs_moment
     deviations = torch.where(weights, groups - mean, 0.0)
     variance = (deviations * deviations).sum(dim=-1, keepdim=True) / counted
     return low, high, count, mean, variance
+
+
+def _grouped(values: torch.Tensor, per_channel: bool) -> torch.Tensor:
+    """(N, C, H, W) as (N, G, L) groups: G = C per channel (L = H * W), 1 pooled."""
+    return values.flatten(2) if per_channel else values.flatten(1).unsqueeze(1)
 
 
 def _histogram_route(view: torch.Tensor) -> bool:
