@@ -280,3 +280,58 @@ def test_every_mode_exports_with_dynamic_shapes_and_runs_in_onnxruntime(mode, ma
     (values,) = session.run(None, feed)
     ref = _reference_batch(images, mode, masks if masked else None)
     _assert_reference(values, ref, fixed=mode == "standard")
+
+
+@pytest.mark.slow
+def test_the_export_recipe_of_docs_gpu_md_runs_as_written(tmp_path, monkeypatch):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "gpu.md").read_text()
+    section = page[page.index("## Export to ONNX") : page.index("## `DeviceLoader`")]
+    (recipe,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporters' own deprecation/info warnings
+        exec(compile(recipe, "docs/gpu.md", "exec"), namespace)
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (3, 3, 40, 56), np.uint8)  # another batch and image size
+    with torch.no_grad():
+        eager = namespace["model"](torch.from_numpy(images)).numpy()
+    for name in ("model.onnx", "model_ts.onnx"):
+        session = ort.InferenceSession(str(tmp_path / name), providers=["CPUExecutionProvider"])
+        (values,) = session.run(None, {session.get_inputs()[0].name: images})
+        assert values.shape == eager.shape == (3, 8, 38, 54)
+        np.testing.assert_allclose(values, eager, atol=1e-4)
+
+
+def test_the_onnx_extra_that_the_docs_name_installs_what_export_needs():
+    from importlib.metadata import requires
+
+    onnx_extra = {
+        requirement.split(">")[0].split(";")[0].strip()
+        for requirement in requires("albu_norm") or []
+        if 'extra == "onnx"' in requirement
+    }
+    assert {"onnx", "onnxscript", "onnxruntime"} <= onnx_extra
+
+
+@pytest.mark.slow
+def test_the_cuda_check_script_runs_on_the_cpu():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "cuda_check.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--device", "cpu", "--files", "16", "--epochs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "| check | worst error | bound | result | s |" in done.stdout
+    assert "FAIL" not in done.stdout and "checks passed" in done.stdout
