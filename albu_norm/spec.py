@@ -168,6 +168,34 @@ class NormalizationSpec:
             raise ValueError(f"normalization={self.normalization!r} has no fixed mean and std.")
         return self.mean, self.std
 
+    @property
+    def neutral_fill(self) -> tuple[float, ...]:
+        """The raw pixel value of each input channel that normalizes to exactly 0:
+        ``mean[c] * max_pixel_value``, in the *input's* channel order (reversed when the spec
+        reverses channels), one value per channel of mean/std (one value serves every channel).
+        ``max_pixel_value`` None (the dtype rule) means 255, the uint8 scale.
+
+        Padding with it (``A.PadIfNeeded(fill=spec.neutral_fill)``) is padding the normalized
+        image with zeros, as a zero-padded convolution of the network does.
+
+        Example:
+            >>> from albu_norm import resolve_spec
+            >>> [round(v, 3) for v in resolve_spec(preset="imagenet").neutral_fill]
+            [123.675, 116.28, 103.53]
+
+        Raises:
+            ValueError: a per-image spec (its center depends on each image).
+        """
+        if self.per_image:
+            raise ValueError(
+                f"normalization={self.normalization!r} centers each image on its own statistics: "
+                "no fixed raw value normalizes to 0. Pad with 0 (or the image's mean) instead."
+            )
+        mean, _ = self.fixed
+        maximum = 255.0 if self.max_pixel_value is None else self.max_pixel_value
+        values = tuple(float(m) * maximum for m in mean)
+        return values[::-1] if self.reverse_channels and len(values) == 3 else values
+
     def affine_constants(self, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
         """The fixed formula for images of ``dtype`` as ``x * scale[c] + offset[c]``: float64
         vectors of length C with ``scale = 1 / (max_pixel_value * std)`` and ``offset =
