@@ -180,8 +180,8 @@ class NormalizationSpec:
 
         Example:
             >>> from albu_norm import resolve_spec
-            >>> [round(v, 3) for v in resolve_spec(preset="imagenet").neutral_fill]
-            [123.675, 116.28, 103.53]
+            >>> tuple(round(v, 3) for v in resolve_spec(preset="imagenet").neutral_fill)
+            (123.675, 116.28, 103.53)
 
         Raises:
             ValueError: a per-image spec (its center depends on each image).
