@@ -4,7 +4,7 @@ albu-norm stats DIR_OR_GLOB [...] [--out stats.json] [--workers N] [--max-pixel-
                 [--sample N] [--seed S] [--color rgb|gray|unchanged] [--ignore-value V[,V...]]
                 [--percentiles Q,Q,...] [--allow-failures] [--scheduler ADDRESS]
 albu-norm presets [NAME_OR_PATTERN] [--models]
-albu-norm verify MODEL PIPELINE
+albu-norm verify MODEL PIPELINE [--images FOLDER [--histograms OUT.png]]
 
 Exit status of ``verify``: 0 the model's normalization is the pipeline's; 1 they differ (a
 table says where); 2 bad arguments, or a file that cannot be read or carries no normalization.
@@ -122,6 +122,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("model", help="model.onnx, preprocessor_config.json, config.json, ...")
     verify.add_argument("pipeline", help="a pipeline saved with A.save (.json/.yaml), or a preset")
+    verify.add_argument(
+        "--images",
+        help="a folder (or glob) of images: run the pipeline on them and print the per-channel "
+        "mean/std of what the network receives",
+    )
+    verify.add_argument(
+        "--histograms",
+        type=Path,
+        help="with --images: write the per-channel histograms to this PNG (needs matplotlib)",
+    )
     return parser
 
 
@@ -141,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "presets":
         return _presets(args.name, args.models)
     if args.command == "verify":
-        return _verify(args.model, args.pipeline)
+        return _verify(args.model, args.pipeline, args.images, args.histograms)
     return _stats(args, list(sys.argv[1:] if argv is None else argv))
 
 
@@ -170,15 +180,26 @@ def _presets(name: str | None, models: bool) -> int:
     return EXIT_OK
 
 
-def _verify(model: str, pipeline: str) -> int:
-    from albu_norm.verify import compare
+def _verify(model: str, pipeline: str, images: str | None, histograms: Path | None) -> int:
+    from albu_norm.verify import compare, network_input_statistics, plot_histograms
 
+    if histograms is not None and images is None:
+        print("albu-norm verify: error: --histograms needs --images", file=sys.stderr)
+        return EXIT_USAGE
     try:
         result = compare(model, pipeline)
+        statistics = None if images is None else network_input_statistics(result.pipeline, images)
     except ValueError as error:
         print(f"albu-norm verify: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(result.table())
+    if statistics is not None:
+        print(statistics.table())
+        if histograms is not None:
+            if plot_histograms(statistics, histograms):
+                print(f"histograms written to {histograms}", file=sys.stderr)
+            else:
+                print("matplotlib is not installed: no histograms written", file=sys.stderr)
     if result.agree:
         print("the model's normalization is the pipeline's.")
         return EXIT_OK

@@ -31,7 +31,16 @@ from albu_norm.model_configs import _config_file, read_model_config
 from albu_norm.presets import get_preset
 from albu_norm.spec import NormalizationSpec, resolve_spec
 
-__all__ = ["Comparison", "Side", "compare", "read_model_side", "read_pipeline_side"]
+__all__ = [
+    "Comparison",
+    "InputStatistics",
+    "Side",
+    "compare",
+    "network_input_statistics",
+    "plot_histograms",
+    "read_model_side",
+    "read_pipeline_side",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 _RELATIVE = 1e-6
@@ -41,12 +50,35 @@ _PIPELINE_SUFFIXES = (".json", ".yaml", ".yml")
 @dataclass(frozen=True)
 class Side:
     """What one side says: its spec, and the input size (H, W) and crop fraction it implies
-    (None where it does not say)."""
+    (None where it does not say); a pipeline side keeps its loaded pipeline."""
 
     spec: NormalizationSpec
     source: str
     input_size: Optional[tuple[int, int]] = None
     crop_pct: Optional[float] = None
+    pipeline: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class InputStatistics:
+    """Per-channel statistics of what the network receives: the pipeline's outputs on a folder
+    of images, pooled over every pixel (float64 sums)."""
+
+    images: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    histograms: tuple[Any, ...]  # per channel: (counts, edges) over [low, high], 100 bins
+
+    def table(self) -> str:
+        lines = [
+            f"network input over {self.images} images (per channel, all pixels):",
+            f"{'channel':>7} {'mean':>10} {'std':>10} {'min':>10} {'max':>10}",
+        ]
+        for c, values in enumerate(zip(self.mean, self.std, self.low, self.high)):
+            lines.append(f"{c:>7} " + " ".join(f"{v:>10.4f}" for v in values))
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -157,7 +189,79 @@ def read_pipeline_side(pipeline: Union[PathLike, str]) -> Side:
             f"pipeline {path} has no albu_norm.Normalize to compare (it has {names}); "
             "albumentations' Normalize carries no spec: replace it by albu_norm.Normalize."
         )
-    return Side(normalizers[-1].spec, path.name, _output_size(compose), _crop_pct(transforms))
+    return Side(
+        normalizers[-1].spec, path.name, _output_size(compose), _crop_pct(transforms), compose
+    )
+
+
+def network_input_statistics(pipeline: Side, images: PathLike) -> InputStatistics:
+    """Run the pipeline (a preset: its ``Normalize`` alone) on every image of a folder (or glob)
+    and pool its outputs per channel: what the network sees. A well-matched normalization gives
+    means near 0 and stds near 1 on data like the training set's.
+
+    Raises:
+        ValueError: no images found, an undecodable file, outputs that are not (H, W, C) or
+            (C, H, W) with the same channel count.
+    """
+    import numpy as np
+
+    from albu_norm.stats.files import find_images, read_image
+
+    compose = pipeline.pipeline
+    if compose is None:  # a preset: its normalization alone
+
+        def compose(image: Any) -> dict[str, Any]:
+            return {"image": pipeline.spec.apply(image)}
+
+    outputs = []
+    for path in find_images([images]):
+        out = compose(image=read_image(path))["image"]
+        array = np.asarray(out.numpy() if hasattr(out, "numpy") else out, dtype=np.float64)
+        if array.ndim == 2:
+            array = array[..., None]
+        elif array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
+            array = array.transpose(1, 2, 0)  # ToTensorV2's (C, H, W)
+        outputs.append(array.reshape(-1, array.shape[-1]))
+    channels = {o.shape[1] for o in outputs}
+    if len(channels) != 1:
+        raise ValueError(f"the pipeline's outputs have different channel counts {channels}.")
+    values = np.concatenate(outputs)
+    low, high = values.min(axis=0), values.max(axis=0)
+    histograms = tuple(
+        np.histogram(values[:, c], bins=100, range=(low[c], max(high[c], low[c] + 1e-6)))
+        for c in range(values.shape[1])
+    )
+    return InputStatistics(
+        len(outputs),
+        tuple(values.mean(axis=0).tolist()),
+        tuple(values.std(axis=0).tolist()),
+        tuple(low.tolist()),
+        tuple(high.tolist()),
+        histograms,
+    )
+
+
+def plot_histograms(statistics: InputStatistics, path: PathLike) -> bool:
+    """Write the per-channel histograms of the network input to a PNG; False (nothing
+    written) when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ModuleNotFoundError:
+        return False
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    for c, (counts, edges) in enumerate(statistics.histograms):
+        axis.stairs(counts, edges, label=f"channel {c}")
+    axis.set_xlabel("network input value")
+    axis.set_ylabel("pixels")
+    axis.set_title(f"network input over {statistics.images} images")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(str(path), dpi=100)
+    plt.close(figure)
+    return True
 
 
 # --------------------------------------------------------------------------------------------

@@ -127,3 +127,25 @@ def test_bad_usage_exits_2(tmp_path, capsys, arguments) -> None:
         status = stop.code
     assert status == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_images_report_what_the_network_receives(tmp_path, capsys) -> None:
+    model = _onnx_model(tmp_path)
+    pipeline = _save(tmp_path, "eval.yaml", _eval())
+    folder = Path(__file__).parent.parent / "examples" / "images"
+    plot = tmp_path / "histograms.png"
+    assert main(["verify", str(model), str(pipeline), "--images", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "network input over 4 images" in out
+    from albu_norm.verify import network_input_statistics, read_pipeline_side
+
+    statistics = network_input_statistics(read_pipeline_side(pipeline), folder)
+    # inception's (x / 255 - 0.5) / 0.5: every value in [-1, 1]
+    assert min(statistics.low) >= -1.0 and max(statistics.high) <= 1.0
+    preset = network_input_statistics(read_pipeline_side("inception"), folder)
+    assert preset.images == 4 and min(preset.low) == -1.0
+    if pytest.importorskip("matplotlib"):
+        args = ["verify", str(model), str(pipeline), "--images", str(folder), "--histograms"]
+        assert main([*args, str(plot)]) == 0
+        assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert main(["verify", str(model), str(pipeline), "--histograms", str(plot)]) == 2
