@@ -56,7 +56,7 @@ from albu_norm.robust import apply_clipped
 from albu_norm.sources import from_source
 from albu_norm.stats.result import load_stats
 
-__all__ = ["ORIGINS", "NormalizationSpec", "register_preset_from_file", "resolve_spec"]
+__all__ = ["ORIGINS", "NormalizationSpec", "as_spec", "register_preset_from_file", "resolve_spec"]
 
 #: Where a spec's numbers came from (``NormalizationSpec.origin``): explicit mean/std, the
 #: default preset, a preset, a statistics file or record, a model config, or each image.
@@ -443,6 +443,30 @@ def resolve_spec(
         source=found.source,
         origin=next(iter(sources), "default"),
         **masking,
+    )
+
+
+def as_spec(normalization: Any) -> NormalizationSpec:
+    """The spec of ``normalization``: a :class:`NormalizationSpec` as it is, a preset name
+    resolved, or the ``.spec`` of an albu_norm transform or module (``albu_norm.Normalize``,
+    ``albu_norm.torch.Normalize``), for the deployment tools.
+
+    Raises:
+        TypeError: anything else (e.g. ``albumentations.Normalize``, which has no spec).
+        ValueError: an unknown preset name.
+    """
+    if isinstance(normalization, NormalizationSpec):
+        return normalization
+    if isinstance(normalization, str):
+        return resolve_spec(preset=normalization)
+    spec = getattr(normalization, "spec", None)
+    if isinstance(spec, NormalizationSpec):
+        return spec
+    raise TypeError(
+        "normalization must be an albu_norm.Normalize transform (or albu_norm.torch.Normalize), "
+        f"a preset name or a NormalizationSpec, got {type(normalization).__module__}."
+        f"{type(normalization).__name__}. albumentations' Normalize carries no spec: replace it "
+        "by albu_norm.Normalize, which takes the same arguments."
     )
 
 

@@ -28,7 +28,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from albu_norm._kernels import float32_constants_ok
 from albu_norm.modes import check_supported
-from albu_norm.spec import NormalizationSpec, resolve_spec
+from albu_norm.spec import NormalizationSpec, as_spec
 
 __all__ = ["INPUT_DTYPES", "LAYOUTS", "METADATA_KEY", "prepend_normalization", "read_spec"]
 
@@ -57,8 +57,9 @@ def prepend_normalization(
 
     Args:
         model: the path of an ``.onnx`` file (external weight files are read from its folder)
-            or an ``onnx.ModelProto`` (not changed). Its single graph input is the normalized
-            batch (N, C, H, W), float32/float16/float64/bfloat16.
+            or an ``onnx.ModelProto`` (not changed; one with external weights must have them
+            loaded, ``onnx.load(path)`` does, or be given by its path). Its single graph input
+            is the normalized batch (N, C, H, W), float32/float16/float64/bfloat16.
         normalization: an ``albu_norm.Normalize`` transform (anything with a ``.spec``), a
             preset name or a :class:`~albu_norm.spec.NormalizationSpec`; any mode of the table,
             unmasked.
@@ -200,17 +201,7 @@ def read_record(proto: onnx.ModelProto) -> Optional[dict[str, Any]]:
 
 
 def _spec(normalization: Any) -> NormalizationSpec:
-    if isinstance(normalization, NormalizationSpec):
-        spec = normalization
-    elif isinstance(normalization, str):
-        spec = resolve_spec(preset=normalization)
-    elif isinstance(getattr(normalization, "spec", None), NormalizationSpec):
-        spec = normalization.spec
-    else:
-        raise TypeError(
-            "normalization must be an albu_norm.Normalize transform, a preset name or a "
-            f"NormalizationSpec, got {type(normalization).__name__}."
-        )
+    spec = as_spec(normalization)
     if spec.masked or spec.ignore_value is not None:
         raise ValueError(
             "cannot prepend a masked normalization (masked=True or ignore_value): the model "
@@ -259,6 +250,9 @@ def _weight_bytes(proto: onnx.ModelProto) -> int:
 
 def _save(proto: onnx.ModelProto, path: Path, external: bool) -> None:
     if external:
+        data = path.with_name(path.name + ".data")
+        if data.exists():  # onnx appends to an existing file: start it anew
+            data.unlink()
         onnx.save_model(
             proto,
             str(path),

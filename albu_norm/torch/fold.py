@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from albu_norm.spec import NormalizationSpec, resolve_spec
-from albu_norm.torch._checks import check_layout, spec_of
+from albu_norm.spec import NormalizationSpec, as_spec
+from albu_norm.torch._checks import check_layout
 
 __all__ = ["FoldedNormalization", "fold_normalization"]
 
@@ -56,7 +56,6 @@ class FoldedNormalization(nn.Module):
         padding: tuple[int, int, int, int],
         fill: torch.Tensor,
         reverse_first: bool,
-        dtype: torch.dtype,
     ) -> None:
         super().__init__()
         self.model = model
@@ -64,8 +63,7 @@ class FoldedNormalization(nn.Module):
         self.layout = layout
         self.padding = padding
         self.reverse_first = reverse_first
-        self.dtype = dtype
-        self.register_buffer("fill", fill)
+        self.register_buffer("fill", fill)  # its dtype is the model's: .half() moves both
 
     def extra_repr(self) -> str:
         return f"source={self.spec.source!r}, layout={self.layout!r}, padding={self.padding}"
@@ -82,13 +80,13 @@ class FoldedNormalization(nn.Module):
         one converting copy; no padding: the conversion alone)."""
         left, right, top, bottom = self.padding
         if not any(self.padding):
-            return view.to(self.dtype, memory_format=torch.contiguous_format)
+            return view.to(self.fill.dtype, memory_format=torch.contiguous_format)
         n, c, h, w = view.shape
         if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
-            values = view.to(self.dtype) - self.fill
+            values = view.to(self.fill.dtype) - self.fill
             return F.pad(values, (left, right, top, bottom)) + self.fill
         out = torch.empty(
-            (n, c, h + top + bottom, w + left + right), dtype=self.dtype, device=view.device
+            (n, c, h + top + bottom, w + left + right), dtype=self.fill.dtype, device=view.device
         )
         out.copy_(self.fill.expand_as(out))
         out[:, :, top : top + h, left : left + w].copy_(view)
@@ -182,7 +180,6 @@ def fold_normalization(
         padding,
         fill_tensor.reshape(1, -1, 1, 1).to(weight.device),
         reverse and not permute,
-        weight.dtype,
     )
     result.train(model.training)
     _check_probe(model, result, spec, channels, probe_size)
@@ -190,17 +187,7 @@ def fold_normalization(
 
 
 def _spec(normalization: Normalization) -> NormalizationSpec:
-    if isinstance(normalization, NormalizationSpec):
-        spec = normalization
-    elif isinstance(normalization, str):
-        spec = resolve_spec(preset=normalization)
-    elif hasattr(normalization, "spec"):
-        spec = spec_of(normalization)
-    else:
-        raise TypeError(
-            "normalization must be an albu_norm.Normalize transform, a preset name or a "
-            f"NormalizationSpec, got {type(normalization).__name__}."
-        )
+    spec = as_spec(normalization)
     keep = (
         "Keep the normalization in front of the model (nn.Sequential(albu_norm.torch.Normalize"
         ".from_spec(spec), model)), or prepend it to an ONNX model with "
@@ -431,7 +418,7 @@ def _check_probe(
         model.eval()
         folded.eval()
         with torch.no_grad():
-            inputs = normalize(raw).to(folded.dtype)
+            inputs = normalize(raw).to(folded.fill.dtype)
             expected = model(inputs)
             try:
                 got = folded(raw)
