@@ -24,11 +24,11 @@ from torch import nn
 
 from albu_norm.spec import NormalizationSpec, as_spec
 from albu_norm.torch._checks import check_layout
+from albu_norm.torch._probe import check_first_leaf, check_probe
 
 __all__ = ["FoldedNormalization", "fold_normalization"]
 
 Normalization = Union[str, NormalizationSpec, Any]
-_PADS = (nn.ZeroPad2d, nn.ConstantPad2d)
 
 
 class FoldedNormalization(nn.Module):
@@ -157,7 +157,7 @@ def fold_normalization(
     spec = _spec(normalization)
     folded = copy.deepcopy(model)
     name, conv = _first_conv(folded, layer)
-    pad_name = _check_first_leaf(folded, name, conv, probe_size)
+    pad_name = check_first_leaf(folded, name, conv, probe_size)
     scale, shift = spec.affine_constants(np.uint8)  # float64, model channel order
     channels = conv.in_channels
     _check_channels(spec, scale, channels)
@@ -182,7 +182,7 @@ def fold_normalization(
         reverse and not permute,
     )
     result.train(model.training)
-    _check_probe(model, result, spec, channels, probe_size)
+    check_probe(model, result, spec, channels, probe_size)
     return result
 
 
@@ -228,75 +228,6 @@ def _first_conv(model: nn.Module, layer: Optional[str]) -> tuple[str, nn.Conv2d]
         f"{type(model).__name__} has no nn.Conv2d to fold the normalization into: a first layer "
         "that is not a convolution cannot absorb it. Keep albu_norm.torch.Normalize in front of "
         "the model instead."
-    )
-
-
-def _check_first_leaf(
-    model: nn.Module, name: str, conv: nn.Conv2d, probe_size: tuple[int, int]
-) -> Optional[str]:
-    """Run a probe through ``model`` with hooks: the first leaf module called must be ``conv``,
-    or a ZeroPad2d/ConstantPad2d whose output goes straight into it, on the model's input
-    itself. Returns the name of that pad (None without one)."""
-    probe = torch.zeros((1, conv.in_channels, *probe_size), dtype=conv.weight.dtype)
-    probe = probe.to(conv.weight.device)
-    calls: list[tuple[str, nn.Module, Any, Any]] = []
-
-    class _Stop(Exception):
-        pass
-
-    def hook(module: nn.Module, args: Any, output: Any, *, module_name: str) -> None:
-        calls.append((module_name, module, args[0] if args else None, output))
-        if module is conv or len(calls) > 2:
-            raise _Stop
-
-    handles = [
-        module.register_forward_hook(lambda m, a, o, n=module_name: hook(m, a, o, module_name=n))
-        for module_name, module in model.named_modules()
-        if module is conv or not list(module.children())
-    ]
-    was_training = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(probe)
-    except _Stop:
-        pass
-    except Exception as error:
-        raise ValueError(
-            f"the model failed on a probe batch of shape {tuple(probe.shape)} "
-            f"({type(error).__name__}: {error}). Pass probe_size=(H, W) that the model takes."
-        ) from None
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, training in was_training.items():
-            module.training = training
-    if not calls:
-        raise ValueError("the model called no module on its input: nothing to fold into.")
-    first_name, first, first_input, first_output = calls[0]
-    if first_input is not probe:
-        raise ValueError(
-            f"the first layer ({first_name!r}, {type(first).__name__}) does not receive the "
-            "model's input itself (the forward computes something before it): the "
-            "normalization cannot be folded. Keep albu_norm.torch.Normalize in front instead."
-        )
-    if first is conv:
-        return None
-    pad = first
-    if (
-        isinstance(pad, _PADS)
-        and len(calls) > 1
-        and calls[1][1] is conv
-        and calls[1][2] is first_output
-    ):
-        if any(p < 0 for p in pad.padding):
-            raise ValueError(f"{first_name!r} crops (negative padding {pad.padding}): not folded.")
-        return first_name
-    raise ValueError(
-        f"the first layer the input reaches is {first_name!r} ({type(first).__name__}), not the "
-        f"convolution {name!r}: only a first Conv2d (optionally behind a ZeroPad2d or "
-        "ConstantPad2d) can absorb the normalization. Pass layer= if another Conv2d comes "
-        "first, or keep albu_norm.torch.Normalize in front of the model."
     )
 
 
@@ -394,50 +325,3 @@ def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, child, module)
-
-
-def _check_probe(
-    model: nn.Module,
-    folded: FoldedNormalization,
-    spec: NormalizationSpec,
-    channels: int,
-    probe_size: tuple[int, int],
-) -> None:
-    """The folded model against ``Sequential(Normalize, model)`` on a random uint8 probe (eval
-    mode, no gradients, the modes restored): within 1e-3 of the output's magnitude."""
-    from albu_norm.torch.normalize import Normalize
-
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (2, channels, *probe_size), generator=generator)
-    images = images.to(torch.uint8).to(folded.fill.device)
-    raw = images.permute(0, 2, 3, 1).contiguous() if folded.layout == "NHWC" else images
-    normalize = Normalize.from_spec(spec, layout=folded.layout).to(folded.fill.device)
-    modules = [*model.modules(), *folded.modules()]
-    was_training = {m: m.training for m in modules}
-    try:
-        model.eval()
-        folded.eval()
-        with torch.no_grad():
-            inputs = normalize(raw).to(folded.fill.dtype)
-            expected = model(inputs)
-            try:
-                got = folded(raw)
-            except RuntimeError as error:
-                raise ValueError(
-                    f"the folded model fails on a probe batch ({error}): the model's input must "
-                    "reach its first convolution only. Keep albu_norm.torch.Normalize in front "
-                    "instead."
-                ) from None
-    finally:
-        for module, training in was_training.items():
-            module.training = training
-    if not isinstance(expected, torch.Tensor):
-        return  # a structured output: nothing simple to compare
-    difference = float((got.double() - expected.double()).abs().max())
-    magnitude = float(expected.double().abs().max())
-    if not difference <= 1e-3 * max(magnitude, 1e-6):
-        raise ValueError(
-            f"the folded model differs from Sequential(Normalize, model) on a probe batch by "
-            f"{difference:.3g} (output magnitude {magnitude:.3g}): the model's input must reach "
-            "its first convolution only. Keep albu_norm.torch.Normalize in front instead."
-        )
