@@ -253,3 +253,12 @@ def test_a_real_pretrained_model_folds_to_the_same_logits() -> None:
     assert error <= 1e-4 * magnitude
     assert torch.equal(got.argmax(1), expected.argmax(1))
     assert expected.argmax(1).tolist()[1:3] == [285, 967]  # chelsea: Egyptian cat; espresso
+
+
+def test_a_conv_that_pads_in_its_own_forward_is_refused_with_a_hint() -> None:
+    class SameConv(nn.Conv2d):  # TF 'SAME' computed in forward, as TF ports do
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(nn.functional.pad(x, (0, 1, 0, 1)))
+
+    with pytest.raises(ValueError, match=r"is a SameConv, whose own forward may pad"):
+        fold_normalization(SameConv(3, 4, 3, stride=2), "imagenet")

@@ -89,6 +89,7 @@ def check_probe(
     spec: NormalizationSpec,
     channels: int,
     probe_size: tuple[int, int],
+    hint: str = "",
 ) -> None:
     """The folded model against ``Sequential(Normalize, model)`` on a random uint8 probe (eval
     mode, no gradients, the modes restored): within 1e-3 of the output's magnitude."""
@@ -113,7 +114,7 @@ def check_probe(
                 raise ValueError(
                     f"the folded model fails on a probe batch ({error}): the model's input must "
                     "reach its first convolution only. Keep albu_norm.torch.Normalize in front "
-                    "instead."
+                    f"instead.{hint}"
                 ) from None
     finally:
         for module, training in was_training.items():
@@ -126,5 +127,5 @@ def check_probe(
         raise ValueError(
             f"the folded model differs from Sequential(Normalize, model) on a probe batch by "
             f"{difference:.3g} (output magnitude {magnitude:.3g}): the model's input must reach "
-            "its first convolution only. Keep albu_norm.torch.Normalize in front instead."
+            f"its first convolution only. Keep albu_norm.torch.Normalize in front instead.{hint}"
         )

@@ -182,7 +182,14 @@ def fold_normalization(
         reverse and not permute,
     )
     result.train(model.training)
-    check_probe(model, result, spec, channels, probe_size)
+    hint = ""
+    if type(conv).forward is not nn.Conv2d.forward:
+        hint = (
+            f" The first convolution {name!r} is a {type(conv).__name__}, whose own forward may "
+            "pad its input (TF 'SAME' ports, e.g. timm's Conv2dSame): replace it by nn.ZeroPad2d "
+            "+ nn.Conv2d with the same weights to fold."
+        )
+    check_probe(model, result, spec, channels, probe_size, hint)
     return result
 
 
