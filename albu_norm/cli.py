@@ -4,6 +4,10 @@ albu-norm stats DIR_OR_GLOB [...] [--out stats.json] [--workers N] [--max-pixel-
                 [--sample N] [--seed S] [--color rgb|gray|unchanged] [--ignore-value V[,V...]]
                 [--percentiles Q,Q,...] [--allow-failures] [--scheduler ADDRESS]
 albu-norm presets [NAME_OR_PATTERN] [--models]
+albu-norm verify MODEL PIPELINE [--images FOLDER [--histograms OUT.png]]
+
+Exit status of ``verify``: 0 the model's normalization is the pipeline's; 1 they differ (a
+table says where); 2 bad arguments, or a file that cannot be read or carries no normalization.
 
 Exit status of ``stats`` (for scripts):
 
@@ -31,13 +35,15 @@ from albu_norm.presets import get_preset, list_presets
 from albu_norm.stats.files import FileStats, compute_stats, compute_stats_dask, find_images
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
+EXIT_DIFFER = 1  # verify: the model and the pipeline differ
 OUT_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="albu-norm",
-        description="The albu-norm command line: dataset statistics and the preset table.",
+        description="The albu-norm command line: dataset statistics, the preset table, and "
+        "verifying a model's normalization against a pipeline's.",
         epilog="Exit status of stats: 0 every file read; 1 files failed (statistics not written "
         "unless --allow-failures); 2 bad arguments, no images, mixed channel counts.",
     )
@@ -105,6 +111,28 @@ def _parser() -> argparse.ArgumentParser:
     presets.add_argument(
         "--models", action="store_true", help="list every timm and open_clip model name too"
     )
+
+    verify = commands.add_parser(
+        "verify",
+        help="does a model's normalization match a pipeline's?",
+        description="Compare the normalization a model expects (an ONNX model with a prepended "
+        "normalization, or a timm / Hugging Face / open_clip config file) with a pipeline's (a "
+        "file saved with A.save, whose last albu_norm.Normalize counts, or a preset name): mean, "
+        "std, scale, channel order, input size and crop where both sides know them. Exit status: "
+        "0 they agree, 1 they differ, 2 bad usage or unreadable files.",
+    )
+    verify.add_argument("model", help="model.onnx, preprocessor_config.json, config.json, ...")
+    verify.add_argument("pipeline", help="a pipeline saved with A.save (.json/.yaml), or a preset")
+    verify.add_argument(
+        "--images",
+        help="a folder (or glob) of images: run the pipeline on them and print the per-channel "
+        "mean/std of what the network receives",
+    )
+    verify.add_argument(
+        "--histograms",
+        type=Path,
+        help="with --images: write the per-channel histograms to this PNG (needs matplotlib)",
+    )
     return parser
 
 
@@ -132,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "presets":
         return _presets(args.name, args.models)
+    if args.command == "verify":
+        return _verify(args.model, args.pipeline, args.images, args.histograms)
     return _stats(args, list(sys.argv[1:] if argv is None else argv))
 
 
@@ -164,6 +194,34 @@ def _presets(name: str | None, models: bool) -> int:
     except BrokenPipeError:  # `albu-norm presets | head`: the reader has gone, which is fine
         _quiet_stdout()
     return EXIT_OK
+
+
+def _verify(model: str, pipeline: str, images: str | None, histograms: Path | None) -> int:
+    from albu_norm.verify import compare, network_input_statistics, plot_histograms
+
+    if histograms is not None and images is None:
+        print("albu-norm verify: error: --histograms needs --images", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = compare(model, pipeline)
+        statistics = None if images is None else network_input_statistics(result.pipeline, images)
+    except ValueError as error:
+        print(f"albu-norm verify: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(result.table())
+    if statistics is not None:
+        print(statistics.table())
+        if histograms is not None:
+            if plot_histograms(statistics, histograms):
+                print(f"histograms written to {histograms}", file=sys.stderr)
+            else:
+                print("matplotlib is not installed: no histograms written", file=sys.stderr)
+    if result.agree:
+        print("the model's normalization is the pipeline's.")
+        return EXIT_OK
+    names = ", ".join(row.name for row in result.differences)
+    print(f"albu-norm verify: the model and the pipeline differ in: {names}.", file=sys.stderr)
+    return EXIT_DIFFER
 
 
 def _usage_error(args: argparse.Namespace, message: str) -> int:

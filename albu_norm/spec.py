@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -56,7 +56,7 @@ from albu_norm.robust import apply_clipped
 from albu_norm.sources import from_source
 from albu_norm.stats.result import load_stats
 
-__all__ = ["ORIGINS", "NormalizationSpec", "register_preset_from_file", "resolve_spec"]
+__all__ = ["ORIGINS", "NormalizationSpec", "as_spec", "register_preset_from_file", "resolve_spec"]
 
 #: Where a spec's numbers came from (``NormalizationSpec.origin``): explicit mean/std, the
 #: default preset, a preset, a statistics file or record, a model config, or each image.
@@ -168,6 +168,34 @@ class NormalizationSpec:
             raise ValueError(f"normalization={self.normalization!r} has no fixed mean and std.")
         return self.mean, self.std
 
+    @property
+    def neutral_fill(self) -> tuple[float, ...]:
+        """The raw pixel value of each input channel that normalizes to exactly 0:
+        ``mean[c] * max_pixel_value``, in the *input's* channel order (reversed when the spec
+        reverses channels), one value per channel of mean/std (one value serves every channel).
+        ``max_pixel_value`` None (the dtype rule) means 255, the uint8 scale.
+
+        Padding with it (``A.PadIfNeeded(fill=spec.neutral_fill)``) is padding the normalized
+        image with zeros, as a zero-padded convolution of the network does.
+
+        Example:
+            >>> from albu_norm import resolve_spec
+            >>> tuple(round(v, 3) for v in resolve_spec(preset="imagenet").neutral_fill)
+            (123.675, 116.28, 103.53)
+
+        Raises:
+            ValueError: a per-image spec (its center depends on each image).
+        """
+        if self.per_image:
+            raise ValueError(
+                f"normalization={self.normalization!r} centers each image on its own statistics: "
+                "no fixed raw value normalizes to 0. Pad with 0 (or the image's mean) instead."
+            )
+        mean, _ = self.fixed
+        maximum = 255.0 if self.max_pixel_value is None else self.max_pixel_value
+        values = tuple(float(m) * maximum for m in mean)
+        return values[::-1] if self.reverse_channels and len(values) == 3 else values
+
     def affine_constants(self, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
         """The fixed formula for images of ``dtype`` as ``x * scale[c] + offset[c]``: float64
         vectors of length C with ``scale = 1 / (max_pixel_value * std)`` and ``offset =
@@ -264,6 +292,23 @@ class NormalizationSpec:
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-safe dict of every field (tuples as lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> NormalizationSpec:
+        """The spec of a :meth:`to_dict` record (checked as any spec; lists become tuples).
+
+        Raises:
+            ValueError: not a mapping, a key that is not a field, or a field's invalid value.
+        """
+        names = {field.name for field in fields(cls)}
+        if not isinstance(record, Mapping):
+            raise ValueError(f"a spec record is a dict of fields, got {type(record).__name__}.")
+        unknown = sorted(set(record) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown spec field(s) {unknown}; a spec record has the fields {sorted(names)}."
+            )
+        return cls(**dict(record))
 
     def _check_fits(self, img: np.ndarray, shape: Optional[tuple[int, ...]] = None) -> None:
         """A channel count the spec's values do not fit (a validated image), reported with the
@@ -398,6 +443,30 @@ def resolve_spec(
         source=found.source,
         origin=next(iter(sources), "default"),
         **masking,
+    )
+
+
+def as_spec(normalization: Any) -> NormalizationSpec:
+    """The spec of ``normalization``: a :class:`NormalizationSpec` as it is, a preset name
+    resolved, or the ``.spec`` of an albu_norm transform or module (``albu_norm.Normalize``,
+    ``albu_norm.torch.Normalize``), for the deployment tools.
+
+    Raises:
+        TypeError: anything else (e.g. ``albumentations.Normalize``, which has no spec).
+        ValueError: an unknown preset name.
+    """
+    if isinstance(normalization, NormalizationSpec):
+        return normalization
+    if isinstance(normalization, str):
+        return resolve_spec(preset=normalization)
+    spec = getattr(normalization, "spec", None)
+    if isinstance(spec, NormalizationSpec):
+        return spec
+    raise TypeError(
+        "normalization must be an albu_norm.Normalize transform (or albu_norm.torch.Normalize), "
+        f"a preset name or a NormalizationSpec, got {type(normalization).__module__}."
+        f"{type(normalization).__name__}. albumentations' Normalize carries no spec: replace it "
+        "by albu_norm.Normalize, which takes the same arguments."
     )
 
 

@@ -10,7 +10,8 @@ inside ``A.Compose`` (``image=`` and ``images=``, with and without ``mask_key``)
 module on the CPU (NCHW, with and without ``masked=True``; uint8 both through its CPU route,
 exact histograms and 256-entry tables, and through the route a CUDA batch takes, float64
 statistics and affine) and ONNX Runtime (the torch module
-exported by ``torch.onnx.export(..., dynamo=True)``, one export per mode and masking, cached).
+exported by ``torch.onnx.export(..., dynamo=True)``, one export per mode and masking, cached;
+and the graph ``albu_norm.onnx.prepend_normalization`` builds, for its raw uint8/uint16 input).
 dtypes: uint8, uint16, float32, float64 (float images on the 0-1 scale). Images: a photo crop,
 a dark image (0..3), a near-uniform image (dtype max with one value one step below), a nearly
 flat image (a photo squeezed into a few levels far from 0, where float32 cancellation shows),
@@ -194,6 +195,7 @@ class Backend(NamedTuple):
     per_image_tables: bool = False  # that rule for the per-image rows only (torch on the CPU)
     torch: bool = False  # needs torch (and ONNX Runtime when onnx)
     onnx: bool = False
+    prepend: bool = False  # albu_norm.onnx's prepended graph: onnx and ONNX Runtime, raw dtypes
 
 
 def _mode_arguments(mode: str) -> dict[str, Any]:
@@ -368,6 +370,40 @@ def _onnx(mode: str, *, masked: bool = False) -> Run:
     return run
 
 
+#: The raw input dtypes of albu_norm.onnx.prepend_normalization.
+PREPEND_DTYPES = ("uint8", "uint16")
+
+
+@functools.cache
+def prepended_session(row: Mode, dtype: str) -> Any:
+    """ONNX Runtime on an identity model (N, 3, H, W) with ``row``'s normalization prepended
+    by albu_norm.onnx (NHWC ``dtype`` input); keyed by the row, as :func:`onnx_session`."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    import albu_norm.onnx as ANO
+
+    dims = ["N", 3, "H", "W"]
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, dims)
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, dims)
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    spec = AN.resolve_spec(**_mode_arguments(row.name))
+    prepended = ANO.prepend_normalization(model, spec, input_dtype=dtype)
+    return ort.InferenceSession(prepended.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def _prepended(mode: str) -> Run:
+    AN.resolve_spec(**_mode_arguments(mode))  # an unknown primitive is refused here, at build
+
+    def run(images: np.ndarray, masks: Optional[np.ndarray]) -> np.ndarray:
+        session = prepended_session(MODES[mode], images.dtype.name)
+        (out,) = session.run(None, {"images": np.ascontiguousarray(images)})
+        return np.asarray(out).transpose(0, 2, 3, 1)
+
+    return run
+
+
 BACKENDS = (
     Backend("core", _core, masked=False, numpy_core=True),
     Backend("core_masked", _core_masked, masked=True, numpy_core=True),
@@ -415,6 +451,7 @@ BACKENDS = (
         onnx=True,
     ),
 )
+BACKENDS += (Backend("onnx_prepended", _prepended, masked=False, numpy_core=False, prepend=True),)
 BY_NAME = {backend.name: backend for backend in BACKENDS}
 
 
@@ -431,6 +468,9 @@ def require(backend: Backend) -> None:
     if backend.onnx:
         pytest.importorskip("onnxruntime")
         pytest.importorskip("onnxscript")
+    if backend.prepend:
+        pytest.importorskip("onnx")
+        pytest.importorskip("onnxruntime")
 
 
 # --------------------------------------------------------------------------------------------
@@ -507,6 +547,8 @@ def report(problems: list[tuple[float, str]], limit: int = 12) -> str:
 
 
 def dtypes_of(backend: Backend) -> tuple[str, ...]:
+    if backend.prepend:
+        return PREPEND_DTYPES
     return ONNX_DTYPES[backend.masked] if backend.onnx else DTYPES
 
 
@@ -526,7 +568,7 @@ def _parameters() -> list[Any]:
     for mode in MODE_NAMES:
         for backend in BACKENDS:
             if applicable(MODES[mode], backend):
-                for dtype in (EACH,) if backend.onnx else DTYPES:
+                for dtype in (EACH,) if backend.onnx else dtypes_of(backend):
                     found.append(
                         pytest.param(mode, backend.name, dtype, id=f"{mode}-{backend.name}-{dtype}")
                     )

@@ -8,6 +8,8 @@ bytes); the normalization runs on the device, into float32, float16 or bfloat16:
   ``albu_norm.Normalize`` (``from_transform``, ``from_spec``): the same numbers;
 * :func:`split_pipeline`: a Compose ending in ``albu_norm.Normalize`` [+ ``ToTensorV2``] ->
   (the same pipeline emitting uint8, its device module);
+* :func:`fold_normalization`: a model whose first convolution absorbed a fixed normalization,
+  taking raw pixels;
 * :class:`DeviceLoader`: moves batches to the device (pinned, non-blocking, on a side CUDA
   stream) and normalizes the images there.
 
@@ -29,8 +31,16 @@ except ModuleNotFoundError as error:  # pragma: no cover - exercised without tor
     ) from error
 
 from albu_norm.torch.denormalize import Denormalize
+from albu_norm.torch.fold import FoldedNormalization, fold_normalization
 from albu_norm.torch.loader import DeviceLoader
 from albu_norm.torch.normalize import Normalize
 from albu_norm.torch.pipeline import split_pipeline
 
-__all__ = ["Denormalize", "DeviceLoader", "Normalize", "split_pipeline"]
+__all__ = [
+    "Denormalize",
+    "DeviceLoader",
+    "FoldedNormalization",
+    "Normalize",
+    "fold_normalization",
+    "split_pipeline",
+]
