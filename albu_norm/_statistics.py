@@ -205,8 +205,8 @@ def per_image_plan(
         count = int(np.count_nonzero(kept))
         if count == 0:
             return None
-        if img.dtype.kind == "f" and not math.isfinite(float(img.max()) + float(img.min())):
-            raise_not_finite(img, what)  # numpy's max propagates NaN
+        if img.dtype.kind == "f" and not _finite(img):
+            raise_not_finite(img, what)
         left, top, width, height = cv2.boundingRect(kept.view(np.uint8))
         region = img[top : top + height, left : left + width]  # the reductions skip the rest
         # kept pixels that fill the rectangle (padding, letterbox): the unmasked reductions
@@ -222,6 +222,15 @@ def per_image_plan(
     center, spread = _center_spread(scaled, mode, None)
     source = scaled if kept is None else times_power_of_two(img, -_image_exponents(img, exponents))
     return _plan(source, center, spread, exponents, mode, count)
+
+
+def _finite(img: np.ndarray) -> bool:
+    """No NaN or Inf in a float image: OpenCV's L1 norm (one pass, accumulated in float64,
+    which NaN and Inf propagate through) where it applies, confirmed by numpy's max and min
+    (which propagate NaN) when the sum overflows or the dtype is not OpenCV's."""
+    if img.dtype in (np.float32, np.float64) and math.isfinite(cv2.norm(_as_2d(img), cv2.NORM_L1)):
+        return True
+    return math.isfinite(float(img.max())) and math.isfinite(float(img.min()))
 
 
 def _image_exponents(img: np.ndarray, exponents: np.ndarray) -> Any:

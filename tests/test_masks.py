@@ -332,3 +332,19 @@ def test_dataset_statistics_refuse_nan_among_the_kept_pixels(bad, ignore_value):
     with pytest.raises(ValueError, match="NaN or Inf"):
         stats.update(img)
     np.testing.assert_array_equal(stats.result().mean_raw, before)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    top=st.floats(1e307, 1.7e308),
+    low=st.floats(-1.7e308, 1.7e308),
+    mode=st.sampled_from(sorted(F.PER_IMAGE_NORMALIZATIONS)),
+)
+def test_finite_float64_images_at_the_top_of_the_range_are_not_refused_with_a_mask(top, low, mode):
+    # the finiteness check of the masked path must not overflow (max + min was inf here)
+    img = np.full((6, 5, 3), top)
+    img[2, 3, 1] = low
+    mask = np.ones((6, 5), np.uint8)
+    mask[0] = 0
+    out = F.normalize_per_image(img, mode, mask=mask)
+    assert np.isfinite(out).all()
