@@ -130,14 +130,19 @@ def test_model_names_in_transforms_and_configs():
 
 
 def test_eval_transforms_follow_the_model_record(photo):
-    import albumentations as A
     import cv2
 
     pipeline = AN.eval_transforms("timm/resnet50.a1_in1k")  # 224, crop_pct 0.95, bicubic
-    manual = A.Compose(
-        [A.SmallestMaxSize(235, interpolation=cv2.INTER_CUBIC), A.CenterCrop(224, 224)]
-    )
-    crop = manual(image=photo)["image"]
+    # timm transforms_imagenet_eval: the shorter side to floor(224 / 0.95) = 235, the longer
+    # int(235 * long / short) (torchvision Resize), crop at int(round((side - 224) / 2.0));
+    # the default resampler shrinks with cv2.INTER_AREA
+    height, width = photo.shape[:2]
+    short, long = sorted((height, width))
+    new_long = int(235 * long / short)
+    new = (235, new_long) if height <= width else (new_long, 235)
+    resized = cv2.resize(photo, new[::-1], interpolation=cv2.INTER_AREA)
+    top, left = (round((side - 224) / 2.0) for side in new)
+    crop = resized[top : top + 224, left : left + 224]
     out = pipeline(image=photo)["image"]
     assert out.shape == (224, 224, 3)
     np.testing.assert_allclose(

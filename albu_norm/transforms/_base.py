@@ -61,28 +61,10 @@ _MASK_TARGETS = ("mask", "masks", "mask3d", "masks3d")
 _MASK_RANKS = {"image": 2, "images": 3, "volume": 3, "volumes": 4}
 
 
-class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
-    """Base of every albu_norm transform (abstract: not registered for serialization itself).
-
-    A subclass implements :meth:`normalize` (one image and its statistics mask, or None) and,
-    where it can do better than a loop, :meth:`normalize_images`; the base routes the image,
-    images, volume and volumes targets to them, with the mask of the ``mask_key`` target of the
-    same call when the transform has one. Volumes are normalized whole (one set of statistics
-    per volume) unless the transform's ``per_slice`` is true (the default for transforms
-    without that argument: local and per-pixel statistics are per slice by nature).
-    """
-
-    def __init__(self, p: float = 1.0) -> None:
-        super().__init__(p=p)
-        if p < 1:
-            warnings.warn(
-                f"{type(self).__name__}(p={p:g}) skips {1 - p:.0%} of calls, and a skipped call "
-                "returns the input array itself: the network then sees the raw pixels (e.g. "
-                "uint8 0-255) in some batches and normalized float32 in others. Normalize with "
-                "p=1 and put the probability on the augmentations before it.",
-                ProbabilityWarning,
-                stacklevel=4,
-            )
+class SavedArguments:
+    """Mixin of every albu_norm transform: the serialization key ``albu_norm.transforms.<Name>``,
+    the saved arguments (exactly the ``__init__`` parameters but ``p``) and unknown constructor
+    arguments as a ValueError."""
 
     @classmethod
     def get_class_fullname(cls) -> str:
@@ -91,7 +73,7 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
     @classmethod
     def init_arguments(cls) -> tuple[str, ...]:
         """The ``__init__`` parameters that are saved (all but ``self``, ``p`` and ``strict``)."""
-        return _init_arguments(cls)
+        return _init_arguments(cls)  # type: ignore[arg-type]  # a class is hashable
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return self.init_arguments()
@@ -120,6 +102,30 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
             raise ValueError(
                 f"{type(self).__name__} got unknown argument(s) {', '.join(hints)}; it takes "
                 f"{', '.join(known)}."
+            )
+
+
+class NormalizationTransform(SavedArguments, ReadsCallData, ImageOnlyTransform, ABC):
+    """Base of every albu_norm transform (abstract: not registered for serialization itself).
+
+    A subclass implements :meth:`normalize` (one image and its statistics mask, or None) and,
+    where it can do better than a loop, :meth:`normalize_images`; the base routes the image,
+    images, volume and volumes targets to them, with the mask of the ``mask_key`` target of the
+    same call when the transform has one. Volumes are normalized whole (one set of statistics
+    per volume) unless the transform's ``per_slice`` is true (the default for transforms
+    without that argument: local and per-pixel statistics are per slice by nature).
+    """
+
+    def __init__(self, p: float = 1.0) -> None:
+        super().__init__(p=p)
+        if p < 1:
+            warnings.warn(
+                f"{type(self).__name__}(p={p:g}) skips {1 - p:.0%} of calls, and a skipped call "
+                "returns the input array itself: the network then sees the raw pixels (e.g. "
+                "uint8 0-255) in some batches and normalized float32 in others. Normalize with "
+                "p=1 and put the probability on the augmentations before it.",
+                ProbabilityWarning,
+                stacklevel=4,
             )
 
     # ---------------------------------------------------------------- the call
