@@ -90,3 +90,19 @@ def test_docs_images_are_in_git_and_the_check_has_teeth():
         shifted = np.roll(picture, 7, axis=1)  # a moved plot
         assert not check.compare(picture, shifted)[0]
         assert not check.compare(picture, picture[:-1])[0]
+
+
+def test_choosing_gives_one_answer_per_situation_and_model_name_presets():
+    page = (ROOT / "docs" / "choosing.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "---" not in line]
+    situations = [row.split(" | ")[0].lstrip("| ") for row in rows[1:]]
+    assert len(situations) == len(set(situations)) >= 4
+    fine_tuning = next(row for row in rows if row.startswith("| fine-tuning"))
+    assert "Kaggle" in fine_tuning
+    named = re.findall(r'preset="([^"]+)"', fine_tuning)
+    assert {name.partition("/")[0] for name in named} == {"timm", "open_clip"}
+    for name in re.findall(r'preset="([^"]+)"', page):
+        AN.get_preset(name)  # every preset the page names resolves
+    scratch = [row for row in rows if row.startswith("| training from scratch")]
+    assert any('stats="stats.json"' in row for row in scratch)
+    assert any('normalization="image_per_channel"' in row for row in scratch)
