@@ -101,7 +101,7 @@ def test_choosing_gives_one_answer_per_situation_and_model_name_presets():
     assert "Kaggle" in fine_tuning
     named = re.findall(r'preset="([^"]+)"', fine_tuning)
     assert {name.partition("/")[0] for name in named} == {"timm", "open_clip"}
-    for name in re.findall(r'preset="([^"]+)"', page):
+    for name in re.findall(r'preset="([^"<]+)"', page):  # not the <arch>.<tag> pattern
         AN.get_preset(name)  # every preset the page names resolves
     scratch = [row for row in rows if row.startswith("| training from scratch")]
     assert any('stats="stats.json"' in row for row in scratch)
