@@ -181,7 +181,18 @@ class NormalizationTransform(SavedArguments, ReadsCallData, ImageOnlyTransform, 
         key = getattr(self, "mask_key", None)
         if key is None:
             return {}
-        declared = getattr(self, "_declared_targets", {}).get(key)
+        declared_targets = getattr(self, "_declared_targets", {})
+        declared = declared_targets.get(key)
+        if key != "mask" and data.get(key) is None:  # not a target of the call: misspelt?
+            present = [name for name, value in data.items() if value is not None]
+            others = [name for name in (*present, *declared_targets) if name != key]
+            close = difflib.get_close_matches(key, others, n=1)
+            if close:
+                raise ValueError(
+                    f"{type(self).__name__}(mask_key={key!r}): the call has no {key!r} target. "
+                    f"Did you mean mask_key={close[0]!r}? The statistics mask is the target of "
+                    f"the same call named by mask_key; this call has {', '.join(sorted(present))}."
+                )
         if key not in _MASK_TARGETS and declared not in _MASK_TARGETS:
             raise ValueError(
                 f"{type(self).__name__}(mask_key={key!r}): {key!r} is not declared as a mask "
