@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -239,3 +240,32 @@ def test_builtins_cannot_be_removed():
 def test_preset_model_fields_are_checked(field, value):
     with pytest.raises(ValueError, match=field):
         AN.Preset("x", (0.5,) * 3, (0.2,) * 3, **{field: value})
+
+
+def test_open_clip_model_without_a_tag_lists_its_tags():
+    # open_clip/pretrained.py lists RN50 with the tags openai, yfcc15m, cc12m
+    with pytest.raises(ValueError, match="needs its pretrained tag") as error:
+        AN.get_preset("open_clip/RN50")
+    message = str(error.value)
+    assert "RN50 has 3: 'open_clip/RN50:cc12m', 'open_clip/RN50:openai', " in message
+    assert "'open_clip/RN50:yfcc15m'" in message
+    with pytest.raises(ValueError, match="RN50 has 3"):
+        AN.get_preset("open_clip/rn50")  # the case forgiven in the hint
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("CLIP", "clip"),
+        ("ImageNet", "imagenet"),
+        ("TIMM/resnet50", "timm/resnet50"),
+        ("timm/ConvNeXt_small.fb_in22k_ft_in1k", "timm/convnext_small.fb_in22k_ft_in1k"),
+        ("open_clip/vit-b-32:laion2b_s34b_b79k", "open_clip/ViT-B-32:laion2b_s34b_b79k"),
+    ],
+)
+def test_a_case_only_difference_gets_the_name(name, meant):
+    with pytest.raises(
+        ValueError, match=f"Did you mean {re.escape(repr(meant))}\\? .*only by case"
+    ):
+        AN.get_preset(name)
+    AN.get_preset(meant)
