@@ -32,7 +32,8 @@ def eval_transforms(
     open_clip (``open_clip/transform.py``, ``image_transform``, ``is_train=False``), by its
     ``resize_mode`` (the preset's ``crop_mode``): "shortest" resizes the shorter side to ``size``
     and center-crops; "squash" resizes both sides; "longest" resizes the longer side and pads
-    with 0. Its interpolation is "bilinear" or else "bicubic", as open_clip maps it.
+    with 0. Its interpolation is "bilinear" or else "bicubic", as open_clip maps it (always
+    bicubic for "shortest" to a non-square size, where open_clip does not pass it on).
 
     Then ``Normalize(preset=preset)``: the saved pipeline keeps the preset name.
 
@@ -40,11 +41,17 @@ def eval_transforms(
     as the libraries do on PIL images, and gives timm's ``create_transform`` and open_clip's
     ``image_transform`` outputs on uint8 RGB images to float32 rounding (``Normalize`` computes
     in float32). ``resample="opencv"`` (the default, no Pillow) uses ``cv2.INTER_AREA`` when
-    shrinking and the interpolation's OpenCV flag when enlarging; measured against timm and
-    open_clip on the repository's photos (``tests/test_eval_transforms_libraries.py``), the
-    mean absolute difference of the normalized outputs is 0.01-0.03 (a few gray levels where
-    edges are sharp). ``interpolation=cv2.INTER_CUBIC`` (an OpenCV flag) forces that flag, which
-    does not antialias when shrinking (0.03-0.05 on the same photos).
+    shrinking and the interpolation's OpenCV flag when enlarging. Measured against timm and
+    open_clip on the repository's four photos for 12 models (8 timm tags across crop_pct 0.875
+    to 1.15, the three crop modes, bicubic and bilinear, 224 to 1024x768; 4 open_clip models;
+    ``tests/test_eval_transforms_libraries.py``), the mean absolute difference of the
+    normalized outputs, per model:
+
+    * ``resample="pil"``: below 1e-7 (at most 5e-7 anywhere: float32 rounding);
+    * the default: 0.003-0.015;
+    * an OpenCV flag forced with ``interpolation=`` (no antialiasing when shrinking):
+      ``cv2.INTER_LINEAR`` 0.004-0.021, ``cv2.INTER_CUBIC`` 0.006-0.038,
+      ``cv2.INTER_LANCZOS4`` 0.008-0.041.
 
     Args:
         preset: a preset with an input size: any ``"timm/..."`` or ``"open_clip/..."`` model
@@ -77,6 +84,10 @@ def eval_transforms(
         interpolation = found.interpolation or "bilinear"
         if is_open_clip and interpolation != "bilinear":
             interpolation = "bicubic"  # open_clip: "bilinear" or else bicubic (image_transform)
+        if is_open_clip and mode == "shortest" and height != width:
+            # image_transform builds ResizeKeepRatio(image_size) without its interpolation:
+            # that class's default, bicubic (open_clip/transform.py)
+            interpolation = "bicubic"
     fill: Any = 0
     resize_mode: Optional[str]
     if is_open_clip:
