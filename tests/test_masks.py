@@ -251,7 +251,7 @@ def test_misspelt_mask_key_suggests_the_close_target_first():
         additional_targets={"lung_mask": "mask"},
     )
     with pytest.raises(ValueError, match=r"Did you mean mask_key='lung_mask'\?"):
-        declared(image=img, lung_mask=mask)
+        declared(image=img, mask=mask, lung_mask=mask)  # AlbumentationsX wants 'mask' too
     # the default name with a batch: its fallback 'masks' is used, no suggestion
     batch = A.Compose([AN.Normalize(normalization="image", mask_key="mask")])
     out = batch(images=np.stack([img + 1, img + 2]), masks=np.stack([mask, mask]))
