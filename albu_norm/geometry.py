@@ -170,9 +170,7 @@ def _resize_pil(img: np.ndarray, height: int, width: int, interpolation: str) ->
             "resample='pil' resizes with Pillow, which is not installed: `pip install pillow`, "
             "or use resample='opencv' (the default)."
         ) from None
-    modes = {np.dtype(np.uint8): "L", np.dtype(np.float32): "F"}
-    mode = modes.get(img.dtype)
-    if mode is None:
+    if img.dtype not in (np.uint8, np.float32):  # Pillow's modes "L" and "F", one per channel
         raise ValueError(
             f"resample='pil' resizes uint8 or float32 images, got {img.dtype}; convert the image "
             "(e.g. img.astype(np.float32)) or use resample='opencv'."
@@ -182,7 +180,7 @@ def _resize_pil(img: np.ndarray, height: int, width: int, interpolation: str) ->
     planes = img.reshape(*img.shape[:2], -1)
     out = np.empty((height, width, planes.shape[2]), dtype=img.dtype)
     for channel in range(planes.shape[2]):
-        plane = Image.fromarray(np.ascontiguousarray(planes[:, :, channel]), mode=mode)
+        plane = Image.fromarray(np.ascontiguousarray(planes[:, :, channel]))  # "L" or "F"
         out[:, :, channel] = np.asarray(plane.resize((width, height), pil_filter))
     return out.reshape(height, width, *img.shape[2:])
 

@@ -27,7 +27,8 @@ def eval_transforms(
     * "center": the shorter side to ``scale``, then a center crop of ``size``;
     * "squash": both sides to ``scale``, then a center crop;
     * "border": the longer side to ``scale``, then a center crop of ``size``, padded with the
-      mean color (``round(255 * mean)``) where the image is smaller.
+      mean color (``round(255 * mean)``, in uint8 units as timm's PIL images) where the image
+      is smaller.
 
     open_clip (``open_clip/transform.py``, ``image_transform``, ``is_train=False``), by its
     ``resize_mode`` (the preset's ``crop_mode``): "shortest" resizes the shorter side to ``size``
