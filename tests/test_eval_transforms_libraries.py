@@ -88,3 +88,28 @@ def test_eval_transforms_give_the_library_output(name, photos):
         differences.append(float(np.abs(near - expected).mean()))
     assert max(differences) <= OPENCV_PHOTO, (name, differences)
     assert np.mean(differences) <= OPENCV_MEAN, (name, differences)
+
+
+@pytest.mark.parametrize("resize_mode", ["shortest", "squash", "longest"])
+@pytest.mark.parametrize("size", [(224, 224), (256, 320)])
+def test_resize_crop_is_open_clip_geometry_in_every_mode(photos, resize_mode, size):
+    """open_clip's modes and sizes beyond the shipped table ("longest", non-square), on
+    image_transform directly (mean 0, std 1, so the outputs are the pixels / 255)."""
+    from open_clip.transform import image_transform
+
+    # image_transform passes bilinear on, except to ResizeKeepRatio for a non-square "shortest"
+    # (its default, bicubic): with bilinear there, that case fails
+    bicubic_only = resize_mode == "shortest" and size[0] != size[1]
+    reference = image_transform(
+        size, is_train=False, mean=(0.0,) * 3, std=(1.0,) * 3, resize_mode=resize_mode,
+        interpolation="bilinear",
+    )  # fmt: skip
+    ours = AN.ResizeCrop(
+        size=size, resize_size=size, resize_mode=resize_mode,
+        interpolation="bicubic" if bicubic_only else "bilinear", resample="pil",
+    )  # fmt: skip
+    for photo in photos:
+        expected = reference(Image.fromarray(photo)).numpy().transpose(1, 2, 0)
+        out = ours(image=photo)["image"].astype(np.float32) / np.float32(255)
+        assert out.shape == expected.shape
+        assert np.abs(out - expected).max() <= PIL_MAX
