@@ -113,3 +113,32 @@ def test_resize_crop_is_open_clip_geometry_in_every_mode(photos, resize_mode, si
         out = ours(image=photo)["image"].astype(np.float32) / np.float32(255)
         assert out.shape == expected.shape
         assert np.abs(out - expected).max() <= PIL_MAX
+
+
+@pytest.mark.parametrize("crop_mode", ["center", "squash", "border"])
+@pytest.mark.parametrize(
+    ("size", "crop_pct"), [((224, 224), 0.9), ((256, 320), 0.875), ((200, 200), 1.15)]
+)
+def test_resize_crop_is_timm_geometry_in_every_crop_mode(photos, crop_mode, size, crop_pct):
+    """timm's transforms_imagenet_eval beyond the shipped table (non-square center and border,
+    crop_pct above 1 in every mode); border pads with round(255 * mean)."""
+    import math
+
+    from timm.data.transforms_factory import transforms_imagenet_eval
+
+    mean = (0.2, 0.4, 0.6)
+    reference = transforms_imagenet_eval(
+        img_size=size, crop_pct=crop_pct, crop_mode=crop_mode, interpolation="bicubic",
+        mean=mean, std=(1.0, 1.0, 1.0),
+    )  # fmt: skip
+    ours = AN.ResizeCrop(
+        size=size, resize_size=tuple(math.floor(v / crop_pct) for v in size),
+        resize_mode={"center": "shortest", "squash": "squash", "border": "longest"}[crop_mode],
+        interpolation="bicubic", resample="pil",
+        fill=tuple(round(255 * v) for v in mean) if crop_mode == "border" else 0,
+    )  # fmt: skip
+    for photo in photos:
+        expected = reference(Image.fromarray(photo)).numpy().transpose(1, 2, 0)
+        out = ours(image=photo)["image"].astype(np.float32) / np.float32(255)
+        assert out.shape == expected.shape
+        assert np.abs((out - np.float32(mean)) - expected).max() <= PIL_MAX
