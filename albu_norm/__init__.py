@@ -44,6 +44,7 @@ _TRANSFORMS = (
     "LocalContrastNormalize",
     "Normalize",
     "PerPixelNormalize",
+    "ResizeCrop",
     "RobustNormalize",
     "eval_transforms",
 )

@@ -184,12 +184,25 @@ def _presets(name: str | None, models: bool) -> int:
                     print(f"{field:>15s}: {value}")
             return EXIT_OK
         names = list_presets(name) if name else list_presets("*" if models else None)
+        rows = []
         for found in names:
             preset = get_preset(found)
             mean = ", ".join(f"{v:.8g}" for v in preset.mean)
             std = ", ".join(f"{v:.8g}" for v in preset.std)
-            print(f"{found:12s} {preset.channel_order}  mean ({mean})  std ({std})")
-            print(f"{'':12s}      source: {preset.source}")
+            rows.append((found, preset.channel_order, f"mean ({mean})", f"std ({std})"))
+        # columns as wide as their longest entry (model names reach 60 characters); a mean of
+        # many bands (Sentinel-2: 13) overflows its column rather than widen every row
+        widths = [
+            max(
+                (len(row[column]) for row in rows if column < 2 or len(row[column]) <= 48),
+                default=0,
+            )
+            for column in range(3)
+        ]
+        for row, found in zip(rows, names):
+            cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+            print("  ".join([*cells, row[3]]))
+            print(f"{'':{widths[0]}s}  source: {get_preset(found).source}")
         sys.stdout.flush()
     except BrokenPipeError:  # `albu-norm presets | head`: the reader has gone, which is fine
         _quiet_stdout()

@@ -1,45 +1,26 @@
-"""mkdocs hook: pages write <!-- preset-table --> (or <!-- model-table-info -->) and get the
-table built from the registry, so the presets are never typed twice."""
+"""mkdocs hook: docs/presets.md holds its generated tables in git
+(``scripts/generate_presets_doc.py``); the build fails if they are not current."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
-
-def preset_table() -> str:
-    from albu_norm import get_preset, list_presets
-
-    rows = [
-        "| name | mean | std | order / bands | max_pixel_value | source | note |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name in list_presets():
-        preset = get_preset(name)
-        mean = ", ".join(f"{v:.8g}" for v in preset.mean)
-        std = ", ".join(f"{v:.8g}" for v in preset.std)
-        scale = "dtype default" if preset.max_pixel_value is None else f"{preset.max_pixel_value:g}"
-        order = ", ".join(preset.band_names) if preset.band_names else preset.channel_order
-        note = preset.note.replace("|", "/")
-        rows.append(f"| `{name}` | {mean} | {std} | {order} | {scale} | {preset.source} | {note} |")
-    return "\n".join(rows)
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "generate_presets_doc.py"
 
 
-def model_table_info() -> str:
-    from albu_norm._model_table import table_info
-
-    info = table_info()
-    counts = info["counts"]
-    return (
-        f"{counts['timm']} timm names (timm {info['timm_version']}) and {counts['open_clip']} "
-        f"open_clip names (open_clip {info['open_clip_version']}), generated on "
-        f"{info['generated']} by `{info['generator']}`; {counts['normalizations']} distinct "
-        "mean/std pairs among them."
-    )
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("generate_presets_doc", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def on_page_markdown(markdown: str, **kwargs: Any) -> str:
-    if "<!-- preset-table -->" in markdown:
-        markdown = markdown.replace("<!-- preset-table -->", preset_table())
-    if "<!-- model-table-info -->" in markdown:
-        markdown = markdown.replace("<!-- model-table-info -->", model_table_info())
+def on_page_markdown(markdown: str, page: Any = None, **kwargs: Any) -> str:
+    if "<!-- preset-table -->" in markdown and _generator().render(markdown) != markdown:
+        raise ValueError(
+            "docs/presets.md is not current: run `python scripts/generate_presets_doc.py`."
+        )
     return markdown

@@ -1,10 +1,13 @@
-"""A pretrained model's evaluation pipeline from its name, and how OpenCV's resize compares
+"""A pretrained model's evaluation pipeline from its name, and how its resamplers compare
 with the PIL resize timm and open_clip use.
 
 For timm/resnet50.a1_in1k (224 px, crop_pct 0.95, bicubic): the pipeline albu_norm builds, then
 on the repository's photos the mean absolute difference of the normalized outputs from timm's
-recipe on PIL images (torchvision's Resize of the shorter side, center crop, normalize; PIL's
-bicubic filter widens with the downscale factor, OpenCV's does not).
+recipe on PIL images, written out here (torchvision's Resize of the shorter side, center crop,
+normalize; PIL's bicubic filter widens with the downscale factor, OpenCV's does not), for
+``resample="pil"`` (the same pixels), the default ``"opencv"`` (INTER_AREA when shrinking) and
+an explicit ``cv2.INTER_CUBIC``. tests/test_eval_transforms_libraries.py compares with timm's
+and open_clip's own transforms.
 
     python examples/eval_transforms.py
 """
@@ -50,34 +53,30 @@ def pil_bicubic(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((width, height), Image.BICUBIC))
 
 
-def opencv(flag: int):
-    """OpenCV's resize with ``flag``: PIL's geometry, so only the interpolation differs."""
-    return lambda rgb, width, height: cv2.resize(rgb, (width, height), interpolation=flag)
-
-
 def main() -> None:
     preset = AN.get_preset(MODEL)
     print(f"{MODEL}: input {preset.input_size}, crop_pct {preset.crop_pct}, "
           f"{preset.interpolation}, {preset.crop_mode}")  # fmt: skip
     print("pipeline:", [type(t).__name__ for t in AN.eval_transforms(MODEL).transforms])
-    print("mean |OpenCV - PIL| of the normalized outputs; 'pipeline' includes Albumentations'")
-    print("crop centering ((h - size) // 2, torchvision rounds), 'resize' the resize alone")
-    header = ["pipeline cubic", "pipeline area", "resize cubic", "resize area"]
-    print(f"{'photo':10s} {'size':>9s} " + " ".join(f"{h:>14s}" for h in header))
+    print("mean |albu_norm - timm recipe on PIL| of the normalized outputs, per resampler")
+    columns = {
+        "pil": {"resample": "pil"},
+        "opencv": {},
+        "INTER_CUBIC": {"interpolation": cv2.INTER_CUBIC},
+    }
+    print(f"{'photo':10s} {'size':>9s} " + " ".join(f"{h:>12s}" for h in columns))
     rows = []
     for path in sorted(IMAGES.glob("*.jpg")):
         rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         reference = timm_eval(rgb, preset, pil_bicubic)
         row = []
-        for flag in (cv2.INTER_CUBIC, cv2.INTER_AREA):
-            out = AN.eval_transforms(MODEL, interpolation=flag)(image=rgb)["image"]
+        for kwargs in columns.values():
+            out = AN.eval_transforms(MODEL, **kwargs)(image=rgb)["image"]
             row.append(float(np.abs(out - reference).mean()))
-        for flag in (cv2.INTER_CUBIC, cv2.INTER_AREA):
-            row.append(float(np.abs(timm_eval(rgb, preset, opencv(flag)) - reference).mean()))
         rows.append(row)
         size = f"{rgb.shape[1]}x{rgb.shape[0]}"
-        print(f"{path.stem:10s} {size:>9s} " + " ".join(f"{v:14.4f}" for v in row))
-    print(f"{'mean':10s} {'':>9s} " + " ".join(f"{v:14.4f}" for v in np.mean(rows, axis=0)))
+        print(f"{path.stem:10s} {size:>9s} " + " ".join(f"{v:12.4f}" for v in row))
+    print(f"{'mean':10s} {'':>9s} " + " ".join(f"{v:12.4f}" for v in np.mean(rows, axis=0)))
 
 
 if __name__ == "__main__":

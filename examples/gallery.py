@@ -4,8 +4,8 @@ letterboxed photo, a CT-like volume).
 
     python examples/gallery.py [--out docs/images]
 
-Writes gallery.png, crops.png and masks.png (small PNGs; CI regenerates them before building
-the docs).
+Writes gallery.png, crops.png and masks.png (small PNGs, committed in docs/images;
+scripts/check_docs_images.py redraws them and compares, in CI).
 """
 
 from __future__ import annotations

@@ -66,5 +66,7 @@ def test_families_example_runs(outputs):
 @pytest.mark.skipif(not HAS_PIL, reason="examples/eval_transforms.py needs Pillow")
 def test_eval_transforms_example_runs(outputs):
     out = outputs["eval_transforms.py"]
-    assert "pipeline: ['SmallestMaxSize', 'CenterCrop', 'Normalize']" in out
+    assert "pipeline: ['ResizeCrop', 'Normalize']" in out
+    pil_mean = float(out.splitlines()[-1].split()[1])
+    assert pil_mean < 1e-6  # resample="pil": the recipe's own pixels
     assert out.count("x") >= 4  # one row per photo

@@ -240,6 +240,24 @@ def test_missing_or_undeclared_mask_target_is_a_clear_error():
         F.normalize_per_image(np.zeros((4, 4), np.uint8), "image", mask=np.ones((3, 4)))
 
 
+def test_misspelt_mask_key_suggests_the_close_target_first():
+    img, mask = np.zeros((4, 6), np.uint8), np.ones((4, 6), np.uint8)
+    pipeline = A.Compose([AN.Normalize(normalization="image", mask_key="msk")])
+    with pytest.raises(ValueError, match=r"^Normalize\(mask_key='msk'\): the call has no 'msk' "
+                       r"target\. Did you mean mask_key='mask'\?"):  # fmt: skip
+        pipeline(image=img, mask=mask)
+    declared = A.Compose(
+        [AN.Normalize(normalization="image", mask_key="lung_msk")],
+        additional_targets={"lung_mask": "mask"},
+    )
+    with pytest.raises(ValueError, match=r"Did you mean mask_key='lung_mask'\?"):
+        declared(image=img, mask=mask, lung_mask=mask)  # AlbumentationsX wants 'mask' too
+    # the default name with a batch: its fallback 'masks' is used, no suggestion
+    batch = A.Compose([AN.Normalize(normalization="image", mask_key="mask")])
+    out = batch(images=np.stack([img + 1, img + 2]), masks=np.stack([mask, mask]))
+    assert out["images"].shape == (2, 4, 6)
+
+
 @pytest.mark.parametrize("method", ["percentile_zscore", "percentile_min_max", "median_iqr"])
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_robust_over_the_kept_pixels(photo, method, per_channel):

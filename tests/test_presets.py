@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -130,14 +131,19 @@ def test_model_names_in_transforms_and_configs():
 
 
 def test_eval_transforms_follow_the_model_record(photo):
-    import albumentations as A
     import cv2
 
     pipeline = AN.eval_transforms("timm/resnet50.a1_in1k")  # 224, crop_pct 0.95, bicubic
-    manual = A.Compose(
-        [A.SmallestMaxSize(235, interpolation=cv2.INTER_CUBIC), A.CenterCrop(224, 224)]
-    )
-    crop = manual(image=photo)["image"]
+    # timm transforms_imagenet_eval: the shorter side to floor(224 / 0.95) = 235, the longer
+    # int(235 * long / short) (torchvision Resize), crop at int(round((side - 224) / 2.0));
+    # the default resampler shrinks with cv2.INTER_AREA
+    height, width = photo.shape[:2]
+    short, long = sorted((height, width))
+    new_long = int(235 * long / short)
+    new = (235, new_long) if height <= width else (new_long, 235)
+    resized = cv2.resize(photo, new[::-1], interpolation=cv2.INTER_AREA)
+    top, left = (round((side - 224) / 2.0) for side in new)
+    crop = resized[top : top + 224, left : left + 224]
     out = pipeline(image=photo)["image"]
     assert out.shape == (224, 224, 3)
     np.testing.assert_allclose(
@@ -234,3 +240,32 @@ def test_builtins_cannot_be_removed():
 def test_preset_model_fields_are_checked(field, value):
     with pytest.raises(ValueError, match=field):
         AN.Preset("x", (0.5,) * 3, (0.2,) * 3, **{field: value})
+
+
+def test_open_clip_model_without_a_tag_lists_its_tags():
+    # open_clip/pretrained.py lists RN50 with the tags openai, yfcc15m, cc12m
+    with pytest.raises(ValueError, match="needs its pretrained tag") as error:
+        AN.get_preset("open_clip/RN50")
+    message = str(error.value)
+    assert "RN50 has 3: 'open_clip/RN50:cc12m', 'open_clip/RN50:openai', " in message
+    assert "'open_clip/RN50:yfcc15m'" in message
+    with pytest.raises(ValueError, match="RN50 has 3"):
+        AN.get_preset("open_clip/rn50")  # the case forgiven in the hint
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("CLIP", "clip"),
+        ("ImageNet", "imagenet"),
+        ("TIMM/resnet50", "timm/resnet50"),
+        ("timm/ConvNeXt_small.fb_in22k_ft_in1k", "timm/convnext_small.fb_in22k_ft_in1k"),
+        ("open_clip/vit-b-32:laion2b_s34b_b79k", "open_clip/ViT-B-32:laion2b_s34b_b79k"),
+    ],
+)
+def test_a_case_only_difference_gets_the_name(name, meant):
+    with pytest.raises(
+        ValueError, match=f"Did you mean {re.escape(repr(meant))}\\? .*only by case"
+    ):
+        AN.get_preset(name)
+    AN.get_preset(meant)

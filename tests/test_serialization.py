@@ -205,3 +205,36 @@ def test_denormalize_is_a_sibling_of_normalize_not_a_subclass():
     pipeline = A.Compose([AN.Normalize(preset="imagenet"), AN.Denormalize(preset="imagenet")])
     loaded = A.from_dict(A.to_dict(pipeline))
     assert [type(t) for t in loaded.transforms] == [AN.Normalize, AN.Denormalize]
+
+
+def test_letterbox_config_warning_and_its_documented_workaround(tmp_path, astronaut):
+    import warnings
+
+    import cv2
+    import yaml
+
+    from albu_norm.transforms._compat import IS_ALBUMENTATIONSX
+
+    pipeline = A.Compose(
+        [
+            A.LongestMaxSize(256),
+            A.PadIfNeeded(256, 256, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0),
+            AN.Normalize(normalization="image"),
+        ]
+    )
+    config = A.to_dict(pipeline)
+    if not IS_ALBUMENTATIONSX:  # docs/serialization.md: 2.0.8 warns on every load
+        with pytest.warns(UserWarning, match="'padding' are not valid for transform PadIfNeeded"):
+            A.from_dict(config)
+    for step in config["transform"]["transforms"]:
+        if step["__class_fullname__"] == "PadIfNeeded":
+            step.pop("padding", None)
+    path = tmp_path / "pipeline.yaml"
+    with open(path, "w") as file:
+        yaml.safe_dump(config, file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = AN.load(str(path))
+    np.testing.assert_array_equal(
+        loaded(image=astronaut)["image"], pipeline(image=astronaut)["image"]
+    )

@@ -295,6 +295,20 @@ def test_cli_presets(capsys):
     assert "timm/data/constants.py" in capsys.readouterr().out
 
 
+def test_cli_presets_aligns_its_columns_for_long_names(capsys):
+    assert cli.main(["presets", "*"]) == 0  # families and every model name
+    lines = capsys.readouterr().out.splitlines()
+    rows, sources = lines[0::2], lines[1::2]
+    longest = max(len(AN.get_preset(name).name) for name in AN.list_presets("*"))
+    assert longest > 50
+    # the channel order starts in one column on every row, after the longest name
+    starts = {row.index(" RGB ") if " RGB " in row else row.index(" BGR ") for row in rows}
+    assert starts == {longest + 1}
+    assert {line.index("source:") for line in sources} == {longest + 2}
+    three = [row for row in rows if row.count(",") == 4]  # 3-channel mean and std
+    assert len({row.index("std (") for row in three}) == 1
+
+
 def test_dask_local_cluster_on_loopback(folder):
     distributed = pytest.importorskip("dask.distributed")
     files = find_images([folder])

@@ -104,19 +104,6 @@ def get_preset(name: str) -> Preset:
     raise ValueError(_unknown_message(name))
 
 
-def _same_but_case(name: str) -> Optional[str]:
-    """The known name (family, own, or model) that ``name`` equals but for case and
-    surrounding whitespace; None if there is none."""
-    folded = _folded(name)
-    own = next((known for known in _registry if _folded(known) == folded), None)
-    if own is not None:
-        return own
-    prefix = next((p for p in MODEL_PREFIXES if folded.startswith(p)), None)
-    if prefix is None:
-        return None
-    return next((m for m in model_names(prefix + "*") if m.casefold() == folded), None)
-
-
 @functools.lru_cache(maxsize=1024)
 def _model_preset(name: str) -> Optional[Preset]:
     entry = model_entry(name)
@@ -136,11 +123,22 @@ def _model_preset(name: str) -> Optional[Preset]:
 
 
 def _unknown_message(name: str) -> str:
-    twin = _same_but_case(name)
-    if twin is not None and twin != name:
+    kind = "model" if name.startswith(MODEL_PREFIXES) else "preset"
+    model, colon, _ = name.partition(":")
+    if name.startswith("open_clip/") and not colon:  # the model's tags (its case forgiven)
+        tags = [t for t in model_names("open_clip/*") if t.lower().startswith(model.lower() + ":")]
+        if tags:
+            spelled = tags[0].partition(":")[0]
+            return (
+                f"unknown model {name!r}: an open_clip name needs its pretrained tag, "
+                f"'open_clip/<model>:<tag>'. {spelled[len('open_clip/') :]} has {len(tags)}: "
+                f"{', '.join(repr(t) for t in tags)}."
+            )
+    by_case = _case_only_match(name)
+    if by_case is not None:
         return (
-            f"unknown preset {name!r}. Did you mean {twin!r}? Preset names are case-sensitive "
-            "and have no surrounding spaces."
+            f"unknown {kind} {name!r}. Did you mean {by_case!r}? Preset and model names are "
+            "case-sensitive, and this one differs only by case (or surrounding spaces)."
         )
     bare = name.split("hf-hub:", 1)[-1].split("hf_hub:", 1)[-1]
     for prefix in MODEL_PREFIXES:  # a model name without its library prefix, or a hub name
@@ -170,6 +168,16 @@ def _unknown_message(name: str) -> str:
         "timm/open_clip pretrained model as 'timm/<arch>.<tag>' or 'open_clip/<model>:<tag>'. "
         "Register your own with albu_norm.register_preset(name, mean=..., std=...)."
     )
+
+
+def _case_only_match(name: str) -> Optional[str]:
+    """The one family, model name or timm architecture equal to ``name`` but for case and
+    surrounding whitespace."""
+    lowered = _folded(name)
+    names = [*_registry, *model_names()]
+    names += sorted({n.split(".", 1)[0] for n in names if n.startswith("timm/")})
+    matches = sorted({n for n in names if n.casefold() == lowered and n != name})
+    return matches[0] if len(matches) == 1 else None
 
 
 def register_preset(

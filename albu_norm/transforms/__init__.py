@@ -10,6 +10,7 @@ key). A process that loads a saved pipeline must have imported albu_norm (or use
 :func:`albu_norm.load`).
 """
 
+from albu_norm.transforms.geometry import ResizeCrop
 from albu_norm.transforms.normalize import Denormalize, Normalize
 from albu_norm.transforms.pipelines import eval_transforms
 from albu_norm.transforms.robust import RobustNormalize
@@ -20,6 +21,7 @@ __all__ = [
     "LocalContrastNormalize",
     "Normalize",
     "PerPixelNormalize",
+    "ResizeCrop",
     "RobustNormalize",
     "eval_transforms",
 ]

@@ -67,28 +67,10 @@ _MASK_SHAPES = {
 }
 
 
-class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
-    """Base of every albu_norm transform (abstract: not registered for serialization itself).
-
-    A subclass implements :meth:`normalize` (one image and its statistics mask, or None) and,
-    where it can do better than a loop, :meth:`normalize_images`; the base routes the image,
-    images, volume and volumes targets to them, with the mask of the ``mask_key`` target of the
-    same call when the transform has one. Volumes are normalized whole (one set of statistics
-    per volume) unless the transform's ``per_slice`` is true (the default for transforms
-    without that argument: local and per-pixel statistics are per slice by nature).
-    """
-
-    def __init__(self, p: float = 1.0) -> None:
-        super().__init__(p=p)
-        if p < 1:
-            warnings.warn(
-                f"{type(self).__name__}(p={p:g}) skips {1 - p:.0%} of calls, and a skipped call "
-                "returns the input array itself: the network then sees the raw pixels (e.g. "
-                "uint8 0-255) in some batches and normalized float32 in others. Normalize with "
-                "p=1 and put the probability on the augmentations before it.",
-                ProbabilityWarning,
-                stacklevel=4,
-            )
+class SavedArguments:
+    """Mixin of every albu_norm transform: the serialization key ``albu_norm.transforms.<Name>``,
+    the saved arguments (exactly the ``__init__`` parameters but ``p``) and unknown constructor
+    arguments as a ValueError."""
 
     @classmethod
     def get_class_fullname(cls) -> str:
@@ -97,7 +79,7 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
     @classmethod
     def init_arguments(cls) -> tuple[str, ...]:
         """The ``__init__`` parameters that are saved (all but ``self``, ``p`` and ``strict``)."""
-        return _init_arguments(cls)
+        return _init_arguments(cls)  # type: ignore[arg-type]  # a class is hashable
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return self.init_arguments()
@@ -126,6 +108,30 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
             raise ValueError(
                 f"{type(self).__name__} got unknown argument(s) {', '.join(hints)}; it takes "
                 f"{', '.join(known)}."
+            )
+
+
+class NormalizationTransform(SavedArguments, ReadsCallData, ImageOnlyTransform, ABC):
+    """Base of every albu_norm transform (abstract: not registered for serialization itself).
+
+    A subclass implements :meth:`normalize` (one image and its statistics mask, or None) and,
+    where it can do better than a loop, :meth:`normalize_images`; the base routes the image,
+    images, volume and volumes targets to them, with the mask of the ``mask_key`` target of the
+    same call when the transform has one. Volumes are normalized whole (one set of statistics
+    per volume) unless the transform's ``per_slice`` is true (the default for transforms
+    without that argument: local and per-pixel statistics are per slice by nature).
+    """
+
+    def __init__(self, p: float = 1.0) -> None:
+        super().__init__(p=p)
+        if p < 1:
+            warnings.warn(
+                f"{type(self).__name__}(p={p:g}) skips {1 - p:.0%} of calls, and a skipped call "
+                "returns the input array itself: the network then sees the raw pixels (e.g. "
+                "uint8 0-255) in some batches and normalized float32 in others. Normalize with "
+                "p=1 and put the probability on the augmentations before it.",
+                ProbabilityWarning,
+                stacklevel=4,
             )
 
     # ---------------------------------------------------------------- the call
@@ -186,7 +192,18 @@ class NormalizationTransform(ReadsCallData, ImageOnlyTransform, ABC):
         key = getattr(self, "mask_key", None)
         if key is None:
             return {}
-        declared = getattr(self, "_declared_targets", {}).get(key)
+        declared_targets = getattr(self, "_declared_targets", {})
+        declared = declared_targets.get(key)
+        if key != "mask" and data.get(key) is None:  # not a target of the call: misspelt?
+            present = [name for name, value in data.items() if value is not None]
+            others = [name for name in (*present, *declared_targets) if name != key]
+            close = difflib.get_close_matches(key, others, n=1)
+            if close:
+                raise ValueError(
+                    f"{type(self).__name__}(mask_key={key!r}): the call has no {key!r} target. "
+                    f"Did you mean mask_key={close[0]!r}? The statistics mask is the target of "
+                    f"the same call named by mask_key; this call has {', '.join(sorted(present))}."
+                )
         if key not in _MASK_TARGETS and declared not in _MASK_TARGETS:
             raise ValueError(
                 f"{type(self).__name__}(mask_key={key!r}): {key!r} is not declared as a mask "
