@@ -205,7 +205,8 @@ class Letterboxed(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         photo = self.photos[index % len(self.photos)]
-        out = self.pipeline(image=photo, valid=np.ones(photo.shape[:2], np.uint8))
+        ones = np.ones(photo.shape[:2], np.uint8)
+        out = self.pipeline(image=photo, mask=ones, valid=ones)  # AlbumentationsX wants "mask"
         return {"image": out["image"], "valid": torch.as_tensor(out["valid"])}
 
 

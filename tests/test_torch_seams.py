@@ -173,7 +173,8 @@ class _Letterboxed(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         photo = self.photos[index]
-        out = self.pipeline(image=photo, valid=np.ones(photo.shape[:2], np.uint8))
+        ones = np.ones(photo.shape[:2], np.uint8)
+        out = self.pipeline(image=photo, mask=ones, valid=ones)  # AlbumentationsX wants "mask"
         return {"image": torch.from_numpy(out["image"]), "valid": torch.from_numpy(out["valid"])}
 
 
