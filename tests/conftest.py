@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -15,6 +16,10 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 # tests/data/v*/generate.py wrote the saved configs with an old version: not tests, and their
 # doctest import would collide (two modules named "generate")
 collect_ignore_glob = ["data/*"]
+# the EfficientNet-Lite0 architecture of the deployment tests needs torch (the nearest
+# conftest's collect_ignore_glob is the one pytest reads for tests/)
+if importlib.util.find_spec("torch") is None:
+    collect_ignore_glob.append("lite0.py")
 
 # CI is deterministic (derandomize); the "dev" profile explores with fresh random examples.
 settings.register_profile(
