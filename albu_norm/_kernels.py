@@ -216,10 +216,12 @@ def _divide(
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below
         np.subtract(img.reshape(-1, len(low)), low.astype(np.float32), out=flat, dtype=np.float32)
         np.divide(flat, spreads.astype(np.float32), out=flat)
+    # one OpenCV L1 norm (accumulated in float64: finite for any finite float32 values, and
+    # NaN/Inf propagate) instead of numpy's max and min, two passes whose sum could overflow
     if (
         not bounded
         and img.dtype.kind == "f"
-        and not math.isfinite(float(out.max()) + float(out.min()))
+        and not math.isfinite(cv2.norm(out.reshape(out.shape[0], -1), cv2.NORM_L1))
     ):
         check_float32_range(flat.astype(np.float64), hint)  # raises
     return out
