@@ -121,12 +121,21 @@ def affine_opencv(
         matrix = np.array([[scale[0], offset[0]]])
     else:
         source, target = img, out
-        matrix = np.hstack([np.diag(scale), offset[:, None]])
+        matrix = _transform_matrix(tuple(scale.tolist()), tuple(offset.tolist()))
     if source.dtype != np.float32:  # cv2.transform keeps the depth: convert into out first
         np.copyto(target, source, casting="unsafe")
         source = target
     _written(cv2.transform(source, matrix, dst=target), out)
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _transform_matrix(scale: tuple[float, ...], offset: tuple[float, ...]) -> np.ndarray:
+    """cv2.transform's (C, C + 1) matrix of ``x * scale + offset`` per channel, built once per
+    set of constants (a fixed spec calls with the same ones every time). Read-only."""
+    matrix = np.hstack([np.diag(scale), np.array(offset)[:, None]])
+    matrix.flags.writeable = False
+    return matrix
 
 
 def affine_numpy(
@@ -312,7 +321,8 @@ def _float32_is_accurate(
     largest: float | None = None,
 ) -> bool:
     """True when float32 arithmetic on img * scale + offset is accurate and cannot overflow."""
-    if not float32_constants_ok(scale, offset):
+    scales, offsets = tuple(scale.tolist()), tuple(offset.tolist())
+    if not _constants_ok(scales, offsets):
         return False
     if bounded:  # results are z-scores or in [0, 1]: no pixel can overflow
         return True
@@ -320,8 +330,14 @@ def _float32_is_accurate(
         largest = float(np.iinfo(img.dtype).max)
     elif largest is None:
         largest = float(cv2.norm(_as_2d(img), cv2.NORM_INF))
-    largest_offset = max(abs(v) for v in offset.tolist())
-    return largest * max(abs(v) for v in scale.tolist()) + largest_offset < _FLOAT32_MAX / 4
+    largest_offset = max(abs(v) for v in offsets)
+    return largest * max(abs(v) for v in scales) + largest_offset < _FLOAT32_MAX / 4
+
+
+@functools.lru_cache(maxsize=256)
+def _constants_ok(scale: tuple[float, ...], offset: tuple[float, ...]) -> bool:
+    """:func:`float32_constants_ok`, once per set of constants."""
+    return float32_constants_ok(np.array(scale), np.array(offset))
 
 
 def _written(result: np.ndarray, out: np.ndarray) -> None:
