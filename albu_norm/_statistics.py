@@ -50,8 +50,6 @@ _CALCHIST_MAX_PIXELS = 2**24  # calcHist counts in float32: exact below 2**24 pe
 _SMALL_STD = 1e-3
 # Below this magnitude, squares of values (and of deviations) lose digits to underflow.
 _TINY = 2.0**-450
-# Below this spread, its reciprocal (the scale) would overflow float64.
-_TINY_SPREAD = 2.0**-1000
 # The range of magnitudes in which float32 arithmetic on values and their squares is safe.
 _SAFE_RANGE = (2.0**-40, 2.0**40)
 
@@ -215,13 +213,27 @@ def per_image_plan(
         )
     if region_kept is None or channels <= CV_MAX_CHANNELS:
         center, spread = _center_spread(region, mode, region_kept)
-        if _all_finite(center, spread) and not any(0 < v < _TINY_SPREAD for v in spread.tolist()):
+        if _all_finite(center, spread) and not _underflowed(region, center, spread):
             return _plan(img, center, spread, _no_exponents(channels), mode, count)
     values = img if kept is None else _gather(img, kept)
     scaled, exponents = power_of_two_scaled(values, True, what, mode.per_channel)
     center, spread = _center_spread(scaled, mode, None)
     source = scaled if kept is None else times_power_of_two(img, -_image_exponents(img, exponents))
     return _plan(source, center, spread, exponents, mode, count)
+
+
+def _underflowed(region: np.ndarray, center: np.ndarray, spread: np.ndarray) -> bool:
+    """True where the statistics of ``region`` may have lost digits to underflow, so that the
+    image must be scaled by a power of two first: a spread below ``_TINY`` (the squares of
+    the deviations underflowed), or a zero spread of values that are not all equal (a tiny
+    center: [0, 2**-1074, 2**-1074] has a std of 0 in float64; a zero center: checked with
+    one min/max pass, float images only)."""
+    pairs = list(zip(center.tolist(), spread.tolist()))
+    if any(0 < s < _TINY or (s == 0 and 0 < abs(c) < _TINY) for c, s in pairs):
+        return True
+    if region.dtype.kind == "f" and any(s == 0 and c == 0 for c, s in pairs):
+        return bool(region.min() != region.max())
+    return False
 
 
 def _finite(img: np.ndarray) -> bool:
