@@ -132,11 +132,13 @@ def resized_size(
         return target_height, target_width
     if resize_mode == "shortest" and target_height == target_width:
         if width <= height:
-            return int(target_width * height / width), target_width
-        return target_height, int(target_height * width / height)
+            return max(1, int(target_width * height / width)), target_width
+        return target_height, max(1, int(target_height * width / height))
     ratios = (height / target_height, width / target_width)
     ratio = max(ratios) if resize_mode == "longest" else min(ratios)
-    return round(height / ratio), round(width / ratio)
+    # at least one pixel: a 1 x 500 image fitted into 224 x 224 would have a side of 0 (timm's
+    # and open_clip's ResizeKeepRatio give 0 there, and their resize then fails)
+    return max(1, round(height / ratio)), max(1, round(width / ratio))
 
 
 def resize(

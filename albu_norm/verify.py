@@ -57,6 +57,9 @@ class Side:
     input_size: Optional[tuple[int, int]] = None
     crop_pct: Optional[float] = None
     pipeline: Any = field(default=None, compare=False, repr=False)
+    #: the dtype of the images the model takes (a prepended ONNX model records it), under
+    #: which both sides' dtype rule (max_pixel_value None) is read
+    input_dtype: str = "uint8"
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,8 @@ def _onnx_side(path: Path) -> Side:
     size = None
     if len(dims) == 4 and all(d.HasField("dim_value") for d in hw):
         size = (int(hw[0].dim_value), int(hw[1].dim_value))
-    return Side(spec, path.name, size, None)
+    input_dtype = str(record.get("input_dtype", "uint8"))
+    return Side(spec, path.name, size, None, input_dtype=input_dtype)
 
 
 def _json(path: Path) -> Mapping[str, Any]:
@@ -391,12 +395,13 @@ def _rows(model: Side, pipeline: Side) -> list[Row]:
         (m_mean, m_std), (p_mean, p_std) = m.fixed, p.fixed
         rows.append(Row("mean", _numbers(m_mean), _numbers(p_mean), _close(m_mean, p_mean)))
         rows.append(Row("std", _numbers(m_std), _numbers(p_std), _close(m_std, p_std)))
-        scales = [255.0 if s.max_pixel_value is None else s.max_pixel_value for s in (m, p)]
+        rule = _DTYPE_RULE.get(model.input_dtype, 255.0)  # the images the model takes
+        scales = [rule if s.max_pixel_value is None else s.max_pixel_value for s in (m, p)]
         rows.append(
             Row(
                 "max_pixel_value",
-                _scale_text(m),
-                _scale_text(p),
+                _scale_text(m, model.input_dtype),
+                _scale_text(p, model.input_dtype),
                 math.isclose(scales[0], scales[1], rel_tol=_RELATIVE),
             )
         )
@@ -427,7 +432,11 @@ def _both(values: list[Optional[str]], same: bool) -> Optional[bool]:
     return None if None in values else same
 
 
-def _scale_text(spec: NormalizationSpec) -> str:
+#: The dtype rule's max_pixel_value of the input dtypes a prepended model records.
+_DTYPE_RULE = {"uint8": 255.0, "uint16": 65535.0}
+
+
+def _scale_text(spec: NormalizationSpec, input_dtype: str = "uint8") -> str:
     if spec.max_pixel_value is None:
-        return "dtype rule (255 for uint8)"
+        return f"dtype rule ({_DTYPE_RULE.get(input_dtype, 255.0):g} for {input_dtype})"
     return f"{spec.max_pixel_value:g}"

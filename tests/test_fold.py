@@ -262,3 +262,52 @@ def test_a_conv_that_pads_in_its_own_forward_is_refused_with_a_hint() -> None:
 
     with pytest.raises(ValueError, match=r"is a SameConv, whose own forward may pad"):
         fold_normalization(SameConv(3, 4, 3, stride=2), "imagenet")
+
+
+class _DictOutput(torch.nn.Module):
+    """The input is used twice (its mean scales the output): not foldable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return {"out": self.conv(x) * x.float().mean()}
+
+
+class _SharedConv(torch.nn.Module):
+    """The first convolution applied twice: folding it would change the second use."""
+
+    def __init__(self, structured: bool) -> None:
+        super().__init__()
+        self.conv, self.structured = torch.nn.Conv2d(3, 3, 3, padding=1), structured
+
+    def forward(self, x):
+        y = self.conv(self.conv(x))
+        return (y,) if self.structured else y
+
+
+@pytest.mark.parametrize(
+    "model",
+    [_DictOutput(), _SharedConv(structured=True), _SharedConv(structured=False)],
+    ids=["dict-output", "shared-conv-tuple", "shared-conv-tensor"],
+)
+def test_a_fold_that_changes_a_structured_or_reused_output_is_refused(model):
+    with pytest.raises(ValueError, match=r"differs from Sequential|fails on a probe"):
+        ANT.fold_normalization(model.eval(), "imagenet")
+
+
+def test_a_model_that_rejects_the_probe_size_is_a_value_error_naming_probe_size():
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4 * 30 * 30, 2)
+    )
+    with pytest.raises(ValueError, match="probe_size"):
+        ANT.fold_normalization(model.eval(), "imagenet")
+    folded = ANT.fold_normalization(model.eval(), "imagenet", probe_size=(32, 32))
+    assert folded(torch.zeros(1, 3, 32, 32, dtype=torch.uint8)).shape == (1, 2)
+
+
+def test_folding_twice_is_refused():
+    folded = ANT.fold_normalization(nn.Conv2d(3, 4, 3, padding=1).eval(), "imagenet")
+    with pytest.raises(ValueError, match="normalize twice"):
+        ANT.fold_normalization(folded, "imagenet")

@@ -180,3 +180,15 @@ def test_resize_crop_errors(kwargs, message):
     arguments = {"size": (8, 8), "resize_size": (9, 9), **kwargs}
     with pytest.raises(ValueError, match=message):
         AN.ResizeCrop(**arguments)
+
+
+@pytest.mark.parametrize("resample", ["opencv", "pil"])
+@pytest.mark.parametrize("shape", [(1, 500, 3), (500, 1, 3), (1, 500)])
+def test_an_extreme_aspect_ratio_keeps_a_side_of_at_least_one_pixel(resample, shape):
+    pytest.importorskip("PIL")
+
+    transform = AN.ResizeCrop(
+        size=(224, 224), resize_size=(224, 224), resize_mode="longest", resample=resample
+    )
+    out = transform(image=np.zeros(shape, np.uint8))["image"]
+    assert out.shape[:2] == (224, 224)

@@ -215,3 +215,32 @@ def test_a_real_pretrained_model_takes_uint8_nhwc(tmp_path) -> None:
     assert error <= 1e-4 * np.abs(expected).max()
     assert (got.argmax(1) == expected.argmax(1)).all()
     assert ANO.read_spec(prepended) == AN.Normalize(preset=lite0.PRESET).spec
+
+
+@pytest.mark.parametrize("preset", ["caffe", "imagenet"])
+def test_a_dynamic_channel_dimension_is_fixed_by_the_constants(preset):
+    # a BGR reversal (Gather [2, 1, 0]) would silently keep 3 of 4 channels: the new input
+    # takes exactly the channels the constants fit, and onnxruntime refuses another count
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "identity",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", "c", "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "c", "h", "w"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    prepended = ANO.prepend_normalization(model, preset)
+    session = ort.InferenceSession(
+        prepended.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    name = session.get_inputs()[0].name
+    assert session.get_inputs()[0].shape[3] == 3
+    image = np.random.default_rng(0).integers(0, 256, (1, 4, 5, 3), np.uint8)
+    (values,) = session.run(None, {name: image})
+    spec = AN.resolve_spec(preset=preset)
+    rgb = image[..., ::-1] if spec.reverse_channels else image
+    scale = 255.0
+    ref = (rgb / scale - np.array(spec.mean)) / np.array(spec.std)
+    np.testing.assert_allclose(values.transpose(0, 2, 3, 1), ref, atol=1e-4)
+    with pytest.raises(Exception, match=r"(?i)invalid dimensions"):
+        session.run(None, {name: np.zeros((1, 4, 5, 4), np.uint8)})

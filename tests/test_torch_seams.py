@@ -336,3 +336,26 @@ def test_the_cuda_check_script_runs_on_the_cpu():
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "| check | worst error | bound | result | s |" in done.stdout
     assert "FAIL" not in done.stdout and "checks passed" in done.stdout
+
+
+def test_out_overlapping_the_images_in_one_numpy_buffer_is_refused():
+    # two tensors over one buffer have two storages: the check compares the memory spans
+    buffer = np.random.default_rng(5).random(2 * 3 * 8 * 8 + 8).astype(np.float32)
+    images = torch.from_numpy(buffer[:-8]).view(2, 3, 8, 8)
+    out = torch.from_numpy(buffer[8:]).view(2, 3, 8, 8)
+    with pytest.raises(ValueError, match="shares memory"):
+        ANT.Normalize(preset="imagenet")(images, out=out)
+    separate = torch.from_numpy(np.empty(2 * 3 * 8 * 8, np.float32)).view(2, 3, 8, 8)
+    values = ANT.Normalize(preset="imagenet")(images, out=separate).numpy()
+    assert values is not None and np.isfinite(values).all()
+
+
+def test_device_loader_takes_a_negative_index_for_the_masks():
+    module = ANT.Normalize(normalization="image", masked=True)
+    images, labels = torch.zeros(2, 3, 4, 4, dtype=torch.uint8), torch.tensor([0, 1])
+    masks = torch.ones(2, 4, 4)
+    batches = [(images, labels, masks)]
+    (out,) = list(ANT.DeviceLoader(batches, device="cpu", normalize=module, mask_key=-1))
+    assert out[0].dtype == torch.float32 and torch.equal(out[2], masks)
+    with pytest.raises(ValueError, match="mask_key=-3"):  # -3 is the images themselves
+        list(ANT.DeviceLoader(batches, device="cpu", normalize=module, mask_key=-3))

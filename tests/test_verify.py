@@ -149,3 +149,25 @@ def test_images_report_what_the_network_receives(tmp_path, capsys) -> None:
         assert main([*args, str(plot)]) == 0
         assert plot.read_bytes()[:4] == b"\x89PNG"
     assert main(["verify", str(model), str(pipeline), "--histograms", str(plot)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("max_pixel_value", "status"),
+    [(None, 0), (65535.0, 0), (255.0, 1)],
+)
+def test_a_uint16_model_is_compared_under_its_own_dtype_rule(tmp_path, max_pixel_value, status):
+    # prepend_normalization(..., input_dtype="uint16") divides by 65535: a pipeline that
+    # divides by 255 differs, one that divides by 65535 (or follows the dtype rule) agrees
+    onnx = pytest.importorskip("onnx")
+    import albu_norm.onnx as ANO
+
+    helper = onnx.helper
+    x = helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", 3, 224, 224])
+    y = helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, ["N", 3, 224, 224])
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "model_uint16.onnx"
+    ANO.prepend_normalization(model, "imagenet", path, input_dtype="uint16")
+    normalize = AN.Normalize(preset="imagenet", max_pixel_value=max_pixel_value)
+    pipeline = _save(tmp_path, "p.json", [A.Resize(224, 224), normalize])
+    assert main(["verify", str(path), str(pipeline)]) == status

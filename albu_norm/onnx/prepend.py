@@ -147,9 +147,19 @@ def prepend_normalization(
 
     order = [0, 2, 3, 1] if layout == "NHWC" else [0, 1, 2, 3]
     new_input = helper.make_tensor_value_info(raw, INPUT_DTYPES[input_dtype][0], None)
+    # the constants fix the channel count where the model's is dynamic: 3 for a channel
+    # reversal, or the number of per-channel values (onnxruntime then refuses another count at
+    # the input, instead of a Gather that silently keeps 3 of 4 channels)
+    fixed_channels = channels
+    if fixed_channels is None and not spec.per_image:
+        count = len(spec.affine_constants(INPUT_DTYPES[input_dtype][1])[0])
+        fixed_channels = 3 if spec.reverse_channels else (count if count > 1 else None)
     for index in order:
         new_dim = new_input.type.tensor_type.shape.dim.add()
         new_dim.CopyFrom(dims[index])
+        if index == 1 and fixed_channels is not None:
+            new_dim.Clear()
+            new_dim.dim_value = fixed_channels
     result = onnx.ModelProto()
     result.CopyFrom(proto)
     nodes = [*builder.nodes, *result.graph.node]

@@ -172,7 +172,7 @@ def check_out(out: object, view: torch.Tensor, dtype: torch.dtype) -> None:
         )
     if not out.is_contiguous():
         raise ValueError("out must be contiguous (torch.empty(shape, dtype=..., device=...)).")
-    if out.untyped_storage().data_ptr() == view.untyped_storage().data_ptr():
+    if _extents_overlap(out, view):
         # reading channels while writing others (a BGR reversal, per-image statistics) would
         # read values already overwritten: refused for every mode, not computed wrongly
         raise ValueError(
@@ -180,6 +180,26 @@ def check_out(out: object, view: torch.Tensor, dtype: torch.dtype) -> None:
             "would overwrite pixels still to be read. Pass a separate tensor as out, or omit "
             "out to get a new one."
         )
+
+
+def _extent(tensor: torch.Tensor) -> tuple[int, int]:
+    """[first, last] byte addresses a tensor's elements span (any strides, views included)."""
+    start = tensor.data_ptr()
+    if tensor.numel() == 0:
+        return start, start - 1
+    low = sum((n - 1) * s for n, s in zip(tensor.shape, tensor.stride()) if s < 0)
+    high = sum((n - 1) * s for n, s in zip(tensor.shape, tensor.stride()) if s > 0)
+    size = tensor.element_size()
+    return start + low * size, start + high * size + size - 1
+
+
+def _extents_overlap(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """True when the memory spans of two tensors intersect (the same storage, or two tensors
+    over one numpy buffer): conservative for interleaved views that touch no common element."""
+    if a.device != b.device:
+        return False
+    (a_first, a_last), (b_first, b_last) = _extent(a), _extent(b)
+    return a_first <= b_last and b_first <= a_last
 
 
 def check_fill_fits(fill: float, dtype: torch.dtype) -> None:

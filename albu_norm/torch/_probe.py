@@ -107,7 +107,14 @@ def check_probe(
         folded.eval()
         with torch.no_grad():
             inputs = normalize(raw).to(folded.fill.dtype)
-            expected = model(inputs)
+            try:
+                expected = model(inputs)
+            except RuntimeError as error:
+                raise ValueError(
+                    f"the model fails on a probe batch of {probe_size[0]} x {probe_size[1]} "
+                    f"images ({error}): pass probe_size=(H, W), an input size the model takes."
+                    f"{hint}"
+                ) from None
             try:
                 got = folded(raw)
             except RuntimeError as error:
@@ -119,13 +126,35 @@ def check_probe(
     finally:
         for module, training in was_training.items():
             module.training = training
-    if not isinstance(expected, torch.Tensor):
-        return  # a structured output: nothing simple to compare
-    difference = float((got.double() - expected.double()).abs().max())
-    magnitude = float(expected.double().abs().max())
-    if not difference <= 1e-3 * max(magnitude, 1e-6):
+    # every tensor of the output (a tuple, list or dict of them too) must agree
+    got_leaves, expected_leaves = _tensor_leaves(got), _tensor_leaves(expected)
+    pairs = list(zip(got_leaves, expected_leaves))
+    if not expected_leaves or len(got_leaves) != len(expected_leaves):
+        raise ValueError(
+            "the model's output holds no tensor the probe can compare, or the folded model's "
+            f"output has another structure: the fold cannot be verified.{hint}"
+        )
+    for got_leaf, expected_leaf in pairs:
+        if got_leaf.shape != expected_leaf.shape:
+            difference, magnitude = float("inf"), float("nan")
+        else:
+            difference = float((got_leaf.double() - expected_leaf.double()).abs().max())
+            magnitude = float(expected_leaf.double().abs().max())
+        if difference <= 1e-3 * max(magnitude, 1e-6):
+            continue
         raise ValueError(
             f"the folded model differs from Sequential(Normalize, model) on a probe batch by "
             f"{difference:.3g} (output magnitude {magnitude:.3g}): the model's input must reach "
             f"its first convolution only. Keep albu_norm.torch.Normalize in front instead.{hint}"
         )
+
+
+def _tensor_leaves(output: Any) -> list[torch.Tensor]:
+    """The tensors of a model output: a tensor, or nested tuples, lists and dicts of them."""
+    if isinstance(output, torch.Tensor):
+        return [output]
+    if isinstance(output, (tuple, list)):
+        return [leaf for item in output for leaf in _tensor_leaves(item)]
+    if isinstance(output, dict):
+        return [leaf for key in sorted(output, key=str) for leaf in _tensor_leaves(output[key])]
+    return []

@@ -153,6 +153,11 @@ def fold_normalization(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    if any(isinstance(m, FoldedNormalization) for m in model.modules()):
+        raise ValueError(
+            "the model already has a normalization folded in (a FoldedNormalization): folding "
+            "another would normalize twice. Fold into the original model instead."
+        )
     layout = check_layout(layout)
     spec = _spec(normalization)
     folded = copy.deepcopy(model)

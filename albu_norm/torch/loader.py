@@ -137,8 +137,10 @@ class DeviceLoader:
         if isinstance(batch, Mapping):
             key = "mask" if key is None else key
             found = rest.get(key) if isinstance(key, str) else None
-        elif isinstance(batch, (tuple, list)) and isinstance(key, int) and 0 < key < len(batch):
-            found = rest[key - 1]  # rest is the batch without its first element, the images
+        elif isinstance(batch, (tuple, list)) and isinstance(key, int):
+            index = key if key >= 0 else len(batch) + key  # -1: the last item
+            # rest is the batch without its first element, the images
+            found = rest[index - 1] if 0 < index < len(batch) else None
         else:
             found = None
         if not isinstance(found, torch.Tensor):
