@@ -70,8 +70,10 @@ def prepend_normalization(
         input_dtype: "uint8" or "uint16": the raw input's element type (the dtype rule of a spec
             without max_pixel_value: 255 or 65535).
     Returns:
-        the new model: input ``images`` of ``input_dtype``, shape (N, H, W, C) or (N, C, H, W)
-        with the model's batch, channel and spatial dimensions (dynamic where the model's are);
+        the new model: input ``images`` (``images_1``, ... when the model already uses that
+        name) of ``input_dtype``, shape (N, H, W, C) or (N, C, H, W) with the model's batch,
+        channel and spatial dimensions (dynamic where the model's are; a dynamic channel
+        dimension becomes the count the spec's constants fit, 3 for a channel reversal);
         outputs, nodes and weights of ``model``; the spec in ``metadata_props``
         (:data:`METADATA_KEY`, read back by :func:`read_spec`).
     Raises:
