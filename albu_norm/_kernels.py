@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from albu_norm._checks import num_channels
-from albu_norm._statistics import CV_MAX_CHANNELS
+from albu_norm._statistics import CV_MAX_CHANNELS, finite_values
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
@@ -225,13 +225,8 @@ def _divide(
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below
         np.subtract(img.reshape(-1, len(low)), low.astype(np.float32), out=flat, dtype=np.float32)
         np.divide(flat, spreads.astype(np.float32), out=flat)
-    # one OpenCV L1 norm (accumulated in float64: finite for any finite float32 values, and
-    # NaN/Inf propagate) instead of numpy's max and min, two passes whose sum could overflow
-    if (
-        not bounded
-        and img.dtype.kind == "f"
-        and not math.isfinite(cv2.norm(out.reshape(out.shape[0], -1), cv2.NORM_L1))
-    ):
+    # one OpenCV L1 norm of the float32 result (see finite_values)
+    if not bounded and img.dtype.kind == "f" and not finite_values(out):
         check_float32_range(flat.astype(np.float64), hint)  # raises
     return out
 

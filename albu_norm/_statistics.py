@@ -203,7 +203,7 @@ def per_image_plan(
         count = int(np.count_nonzero(kept))
         if count == 0:
             return None
-        if img.dtype.kind == "f" and not _finite(img):
+        if img.dtype.kind == "f" and not finite_values(img):
             raise_not_finite(img, what)
         left, top, width, height = cv2.boundingRect(kept.view(np.uint8))
         region = img[top : top + height, left : left + width]  # the reductions skip the rest
@@ -236,7 +236,7 @@ def _underflowed(region: np.ndarray, center: np.ndarray, spread: np.ndarray) -> 
     return False
 
 
-def _finite(img: np.ndarray) -> bool:
+def finite_values(img: np.ndarray) -> bool:
     """No NaN or Inf in a float image: OpenCV's L1 norm (one pass, accumulated in float64,
     which NaN and Inf propagate through) where it applies, confirmed by numpy's max and min
     (which propagate NaN) when the sum overflows or the dtype is not OpenCV's."""

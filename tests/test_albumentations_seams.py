@@ -19,17 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albu_norm as AN
+from albu_norm import functional as F
 from albu_norm.modes import get_mode
 from tests.reference_modes import reference
 
 EPS32 = float(np.finfo(np.float32).eps)
-MODES = (
-    "image",
-    "image_per_channel",
-    "min_max",
-    "min_max_per_channel",
-    "per_image_standardization",
-)
+MODES = F.PER_IMAGE_NORMALIZATIONS
 
 
 def _assert_reference(out: np.ndarray, img: np.ndarray, mode: str, mask: np.ndarray) -> None:

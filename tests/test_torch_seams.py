@@ -19,17 +19,12 @@ import albumentations as A  # noqa: E402
 
 import albu_norm as AN  # noqa: E402
 import albu_norm.torch as ANT  # noqa: E402
+from albu_norm import functional as F  # noqa: E402
 from albu_norm.modes import get_mode  # noqa: E402
 from tests.reference_modes import reference  # noqa: E402
 
 EPS32 = float(np.finfo(np.float32).eps)
-PER_IMAGE = (
-    "image",
-    "image_per_channel",
-    "min_max",
-    "min_max_per_channel",
-    "per_image_standardization",
-)
+PER_IMAGE = F.PER_IMAGE_NORMALIZATIONS
 IMAGENET = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), max_pixel_value=255.0)
 
 

@@ -20,7 +20,7 @@ def _save(tmp_path: Path, name: str, transforms: list) -> Path:
     return path
 
 
-def _onnx_model(tmp_path: Path, preset: str = "inception") -> Path:
+def _onnx_model(tmp_path: Path, preset: str = "inception", input_dtype: str = "uint8") -> Path:
     onnx = pytest.importorskip("onnx")
     import albu_norm.onnx as ANO
 
@@ -29,8 +29,10 @@ def _onnx_model(tmp_path: Path, preset: str = "inception") -> Path:
     y = helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, ["N", 3, 224, 224])
     graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "g", [x], [y])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    path = tmp_path / "model_uint8.onnx"
-    ANO.prepend_normalization(model, AN.Normalize(preset=preset), path, layout="NHWC")
+    path = tmp_path / f"model_{input_dtype}.onnx"
+    ANO.prepend_normalization(
+        model, AN.Normalize(preset=preset), path, layout="NHWC", input_dtype=input_dtype
+    )
     return path
 
 
@@ -158,16 +160,7 @@ def test_images_report_what_the_network_receives(tmp_path, capsys) -> None:
 def test_a_uint16_model_is_compared_under_its_own_dtype_rule(tmp_path, max_pixel_value, status):
     # prepend_normalization(..., input_dtype="uint16") divides by 65535: a pipeline that
     # divides by 255 differs, one that divides by 65535 (or follows the dtype rule) agrees
-    onnx = pytest.importorskip("onnx")
-    import albu_norm.onnx as ANO
-
-    helper = onnx.helper
-    x = helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", 3, 224, 224])
-    y = helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, ["N", 3, 224, 224])
-    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "g", [x], [y])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    path = tmp_path / "model_uint16.onnx"
-    ANO.prepend_normalization(model, "imagenet", path, input_dtype="uint16")
+    path = _onnx_model(tmp_path, "imagenet", input_dtype="uint16")
     normalize = AN.Normalize(preset="imagenet", max_pixel_value=max_pixel_value)
     pipeline = _save(tmp_path, "p.json", [A.Resize(224, 224), normalize])
     assert main(["verify", str(path), str(pipeline)]) == status
